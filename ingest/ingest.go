@@ -1,0 +1,233 @@
+// Package ingest turns CloudTrail objects into rows of the trailhound store.
+//
+// The pipeline: a Source lists objects (local files, S3 objects, event-history pages)
+// with their provenance; decode workers read, hash, gunzip and Decode each one; a single
+// writer goroutine de-duplicates by eventID and appends rows, committing whole objects.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/trailhound/trailhound/queries"
+)
+
+// Object is one input that may hold CloudTrail data, with its provenance.
+type Object struct {
+	Kind         string // file | s3 | history
+	URI          string // absolute path, s3://bucket/key, history:REGION
+	ETag         string
+	LastModified time.Time
+	Open         func(ctx context.Context) (io.ReadCloser, error)
+}
+
+// Source lists the objects of one origin. List may send objects while it is still walking.
+type Source interface {
+	List(ctx context.Context, out chan<- Object) error
+}
+
+// Options tunes Run.
+type Options struct {
+	Command         string // recorded in ingest_runs, e.g. "ingest files ./logs"
+	Workers         int    // decode workers; default GOMAXPROCS
+	MaxDecompressed int64  // per-object cap; default DefaultMaxDecompressed
+	Progress        io.Writer
+	Now             func() time.Time
+}
+
+// Rejection is an input that could not be read, and why.
+type Rejection struct {
+	URI, Reason string
+}
+
+// Summary is what an ingest did.
+type Summary struct {
+	FilesRead     int   // objects read and stored (including FilesSkipped)
+	FilesSkipped  int   // already stored with the same content: not decoded again
+	Digests       int   // CloudTrail-Digest files among FilesRead
+	Records       int64 // CloudTrail records read (duplicates included)
+	EventsNew     int64 // events stored for the first time
+	EventsPresent int64 // records whose eventID was already stored
+	Rejected      []Rejection
+	Interrupted   bool
+	Elapsed       time.Duration
+}
+
+// ErrPartial means some inputs could not be read; the rest were stored.
+var ErrPartial = errors.New("some inputs could not be read")
+
+// item is one object after a decode worker is done with it.
+type item struct {
+	obj  Object
+	p    payload
+	dec  Decoded
+	err  error
+	skip *knownFile // set when the same content was stored before
+}
+
+type knownFile struct {
+	sha256  string
+	records int64
+}
+
+// Run reads every object of src into the store. It returns ErrPartial (wrapped) when some
+// objects were rejected, and ctx's error when interrupted; what was committed stays.
+func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *slog.Logger) (Summary, error) {
+	start := time.Now()
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxDecompressed <= 0 {
+		opts.MaxDecompressed = DefaultMaxDecompressed
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	var sum Summary
+	known, err := loadKnownFiles(ctx, st)
+	if err != nil {
+		return sum, err
+	}
+	w, err := newWriter(ctx, st.DB, opts.Now)
+	if err != nil {
+		return sum, err
+	}
+	// The writer finishes with a context that outlives an interrupt, so committed work
+	// and the run's summary are written even after Ctrl-C.
+	wctx := context.WithoutCancel(ctx)
+	defer w.close(wctx)
+	if err := w.begin(wctx, opts.Command); err != nil {
+		return sum, err
+	}
+
+	prog := newProgress(opts.Progress)
+	defer prog.stop()
+
+	objects := make(chan Object, 64)
+	items := make(chan *item, 2*opts.Workers)
+	var listErr error
+	go func() {
+		defer close(objects)
+		listErr = src.List(ctx, objects)
+	}()
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Go(func() {
+			for o := range objects {
+				it := readObject(ctx, o, known, opts.MaxDecompressed)
+				prog.bytes.Add(it.p.Size)
+				select {
+				case items <- it:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(items) }()
+
+	var werr error
+	for it := range items {
+		if werr != nil || ctx.Err() != nil {
+			continue // drain
+		}
+		werr = handle(wctx, w, it, &sum, log)
+		prog.files.Add(1)
+		prog.events.Store(sum.Records)
+	}
+	sum.Interrupted = ctx.Err() != nil
+	if werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
+		werr = listErr
+	}
+	sort.Slice(sum.Rejected, func(i, j int) bool { return sum.Rejected[i].URI < sum.Rejected[j].URI })
+	if err := w.finish(wctx, &sum); err != nil && werr == nil {
+		werr = err
+	}
+	sum.Elapsed = time.Since(start)
+	switch {
+	case werr != nil:
+		return sum, werr
+	case sum.Interrupted:
+		return sum, ctx.Err()
+	case len(sum.Rejected) > 0:
+		return sum, fmt.Errorf("%d of %d inputs: %w", len(sum.Rejected), sum.FilesRead+len(sum.Rejected), ErrPartial)
+	}
+	return sum, nil
+}
+
+func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Logger) error {
+	switch {
+	case it.err != nil:
+		reason := it.err.Error()
+		sum.Rejected = append(sum.Rejected, Rejection{URI: it.obj.URI, Reason: reason})
+		log.Debug("rejected", "uri", it.obj.URI, "reason", reason)
+		return w.reject(ctx, it.obj.URI, reason)
+	case it.skip != nil:
+		sum.FilesRead++
+		sum.FilesSkipped++
+		sum.Records += it.skip.records
+		sum.EventsPresent += it.skip.records
+		return nil
+	}
+	res, err := w.store(ctx, it)
+	if err != nil {
+		return err
+	}
+	sum.FilesRead++
+	if it.dec.Digest != nil {
+		sum.Digests++
+	}
+	sum.Records += int64(len(it.dec.Records))
+	sum.EventsNew += res.New
+	sum.EventsPresent += res.Present
+	return nil
+}
+
+// readObject is a decode worker's job: fetch, hash, gunzip, decode.
+func readObject(ctx context.Context, o Object, known map[string]knownFile, maxDecompressed int64) *item {
+	it := &item{obj: o}
+	rc, err := o.Open(ctx)
+	if err != nil {
+		it.err = err
+		return it
+	}
+	it.p, err = readPayload(rc, maxDecompressed)
+	rc.Close()
+	if err != nil {
+		it.err = err
+		return it
+	}
+	if k, ok := known[o.URI]; ok && k.sha256 == it.p.SHA256 {
+		it.skip = &k
+		it.p.Content = nil
+		return it
+	}
+	it.dec, it.err = Decode(it.p.Content)
+	return it
+}
+
+// loadKnownFiles lists the objects already stored, so unchanged ones are not decoded again.
+func loadKnownFiles(ctx context.Context, st *queries.Store) (map[string]knownFile, error) {
+	rows, err := st.DB.QueryContext(ctx, "SELECT uri, sha256, records FROM source_files WHERE sha256 IS NOT NULL")
+	if err != nil {
+		return nil, fmt.Errorf("read source_files: %w", err)
+	}
+	defer rows.Close()
+	known := map[string]knownFile{}
+	for rows.Next() {
+		var uri string
+		var k knownFile
+		if err := rows.Scan(&uri, &k.sha256, &k.records); err != nil {
+			return nil, fmt.Errorf("read source_files: %w", err)
+		}
+		known[uri] = k
+	}
+	return known, rows.Err()
+}

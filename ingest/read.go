@@ -1,0 +1,59 @@
+package ingest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// DefaultMaxDecompressed caps the decompressed size of one object. Real CloudTrail
+// delivery files are a few MiB; anything past this is treated as a gzip bomb.
+const DefaultMaxDecompressed = 512 << 20
+
+// payload is an object's bytes as stored, their hash, and its decompressed content.
+type payload struct {
+	Size    int64
+	SHA256  string
+	Content []byte
+}
+
+// readPayload reads an object whole, hashes the stored bytes, and gunzips them
+// (detected by magic number, not by name) up to maxDecompressed bytes.
+func readPayload(r io.Reader, maxDecompressed int64) (payload, error) {
+	h := sha256.New()
+	stored, err := io.ReadAll(io.TeeReader(r, h))
+	if err != nil {
+		return payload{}, fmt.Errorf("read: %w", err)
+	}
+	p := payload{Size: int64(len(stored)), SHA256: hex.EncodeToString(h.Sum(nil))}
+	if len(stored) < 2 || stored[0] != 0x1f || stored[1] != 0x8b {
+		if int64(len(stored)) > maxDecompressed {
+			return p, reject("file is larger than the %d MiB limit", maxDecompressed>>20)
+		}
+		p.Content = stored
+		return p, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(stored))
+	if err != nil {
+		return p, reject("corrupt gzip: %v", err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	buf.Grow(min(len(stored)*12, int(maxDecompressed)))
+	n, err := io.Copy(&buf, io.LimitReader(zr, maxDecompressed+1))
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return p, reject("truncated gzip: the file ends after %d decompressed bytes", n)
+	case err != nil:
+		return p, reject("corrupt gzip: %v", err)
+	case n > maxDecompressed:
+		return p, reject("decompresses to more than %d MiB (a gzip bomb?); raise --max-decompressed to read it", maxDecompressed>>20)
+	}
+	p.Content = buf.Bytes()
+	return p, nil
+}

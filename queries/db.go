@@ -1,0 +1,131 @@
+// Package queries owns the trailhound store: its schema, how it is opened, and the
+// SQL that reads it (canned queries and the output formats of ad-hoc SQL).
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// SchemaSQL is the store schema; it is idempotent and runs on every read-write open.
+//
+//go:embed schema.sql
+var SchemaSQL string
+
+// SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused.
+const SchemaVersion = 1
+
+// ErrLocked means another process holds the store open for writing.
+var ErrLocked = errors.New("store is locked")
+
+// LockedError names the store that another process is using.
+type LockedError struct{ Path string }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("another trailhound is using %s (or a duckdb shell has it open); wait for it to finish or close it", e.Path)
+}
+
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// OpenOptions tunes Open.
+type OpenOptions struct {
+	ReadOnly bool
+	// MemoryLimit caps DuckDB's buffer memory (e.g. "512MB"); empty keeps DuckDB's default.
+	MemoryLimit string
+}
+
+// Store is an open trailhound store.
+type Store struct {
+	DB   *sql.DB
+	Path string
+	conn *duckdb.Connector
+}
+
+// Close checkpoints and closes the store.
+func (s *Store) Close() error {
+	err := s.DB.Close()
+	if cerr := s.conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("close store %s: %w", s.Path, err)
+	}
+	return nil
+}
+
+// Open opens (creating if needed) the store at path. Every pooled connection uses UTC,
+// and extension autoload/autoinstall are off: the store never reaches the network.
+func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
+	if opts.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no store at %s: load one first with 'trailhound ingest' (or point --db at it)", path)
+		}
+	}
+	q := url.Values{}
+	q.Set("autoinstall_known_extensions", "false")
+	q.Set("autoload_known_extensions", "false")
+	if opts.ReadOnly {
+		q.Set("access_mode", "READ_ONLY")
+	}
+	if opts.MemoryLimit != "" {
+		q.Set("memory_limit", opts.MemoryLimit)
+	}
+	dsn := path + "?" + q.Encode()
+	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
+		if _, err := e.ExecContext(ctx, "SET TimeZone='UTC'", nil); err != nil {
+			return fmt.Errorf("set time zone: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	st := &Store{DB: sql.OpenDB(c), Path: path, conn: c}
+	if err := st.DB.PingContext(ctx); err != nil {
+		st.Close()
+		return nil, openError(path, err)
+	}
+	if !opts.ReadOnly {
+		if _, err := st.DB.ExecContext(ctx, SchemaSQL); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("create schema in %s: %w", path, err)
+		}
+	}
+	if err := st.checkVersion(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (s *Store) checkVersion(ctx context.Context) error {
+	var v string
+	err := s.DB.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v)
+	if err != nil {
+		return fmt.Errorf("%s is not a trailhound store (no schema version): %w", s.Path, err)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n > SchemaVersion {
+		return fmt.Errorf("%s has schema version %s; this trailhound reads up to %d: upgrade trailhound", s.Path, v, SchemaVersion)
+	}
+	return nil
+}
+
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		return &LockedError{Path: path}
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
+}

@@ -1,0 +1,96 @@
+-- trailhound store schema (version 1). Every statement is idempotent: it runs on every open.
+-- All times are TIMESTAMPTZ in UTC. JSON columns hold JSON exactly as CloudTrail wrote it.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+-- One row per CloudTrail event (eventID). The typed columns are derived from `record`,
+-- the whole original record, and can be rebuilt from it.
+CREATE TABLE IF NOT EXISTS events (
+    event_id             VARCHAR NOT NULL, -- eventID; "th-<hex>" (SHA-256 of the compacted record) when the record has none
+    event_time           TIMESTAMPTZ,      -- eventTime (or @timestamp), UTC; NULL when absent or unparseable
+    event_source         VARCHAR,
+    event_name           VARCHAR,
+    aws_region           VARCHAR,
+    source_ip            VARCHAR,          -- sourceIPAddress
+    user_agent           VARCHAR,
+    identity_type        VARCHAR,          -- userIdentity.type
+    principal_id         VARCHAR,          -- userIdentity.principalId
+    arn                  VARCHAR,          -- userIdentity.arn
+    account_id           VARCHAR,          -- userIdentity.accountId
+    access_key_id        VARCHAR,          -- userIdentity.accessKeyId: the credential that signed the call
+    user_name            VARCHAR,          -- userIdentity.userName
+    session_issuer_arn   VARCHAR,          -- userIdentity.sessionContext.sessionIssuer.arn
+    error_code           VARCHAR,
+    error_message        VARCHAR,
+    read_only            BOOLEAN,          -- readOnly (true/false or "true"/"false")
+    event_type           VARCHAR,
+    event_category       VARCHAR,
+    recipient_account_id VARCHAR,
+    event_version        VARCHAR,
+    request_parameters   JSON,
+    response_elements    JSON,
+    resources            JSON,
+    record               JSON NOT NULL     -- the whole original record
+);
+
+-- Every object events were read from: a local file, an S3 object, an event-history region.
+-- The chain of custody: size and SHA-256 of the bytes as stored, when they were read.
+CREATE TABLE IF NOT EXISTS source_files (
+    file_id       BIGINT NOT NULL,     -- referenced by event_sources and digests
+    kind          VARCHAR NOT NULL,    -- file | s3 | history
+    uri           VARCHAR NOT NULL,    -- absolute path, s3://bucket/key, or history:REGION
+    size          BIGINT,              -- bytes as stored (compressed)
+    sha256        VARCHAR,             -- hex SHA-256 of those bytes
+    etag          VARCHAR,
+    last_modified TIMESTAMPTZ,
+    shape         VARCHAR NOT NULL,    -- records | array | object | jsonl | lookup-events | digest
+    records       BIGINT NOT NULL,     -- CloudTrail records in the object
+    events_new    BIGINT NOT NULL,     -- of those, events first stored from this object
+    read_at       TIMESTAMPTZ NOT NULL,
+    run_id        BIGINT NOT NULL
+);
+
+-- Which source every event came from (an event delivered twice has two rows).
+CREATE TABLE IF NOT EXISTS event_sources (
+    event_id VARCHAR NOT NULL,
+    file_id  BIGINT NOT NULL
+);
+
+-- CloudTrail-Digest files, kept whole for integrity validation.
+CREATE TABLE IF NOT EXISTS digests (
+    file_id             BIGINT NOT NULL,
+    account_id          VARCHAR,
+    digest_start_time   TIMESTAMPTZ,
+    digest_end_time     TIMESTAMPTZ,
+    digest_s3_bucket    VARCHAR,
+    digest_s3_object    VARCHAR,
+    log_files           BIGINT,        -- entries in logFiles
+    content             JSON NOT NULL
+);
+
+-- One row per ingest run, with its closing summary.
+CREATE TABLE IF NOT EXISTS ingest_runs (
+    run_id         BIGINT NOT NULL,
+    command        VARCHAR NOT NULL,
+    started_at     TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ,
+    files_read     BIGINT,
+    files_skipped  BIGINT,             -- already ingested with the same content
+    events_new     BIGINT,
+    events_present BIGINT,
+    files_rejected BIGINT,
+    interrupted    BOOLEAN
+);
+
+-- Inputs that could not be read, and why. A bad object never stops the others.
+CREATE TABLE IF NOT EXISTS ingest_errors (
+    run_id BIGINT NOT NULL,
+    uri    VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    occurred_at TIMESTAMPTZ NOT NULL
+);
+
+INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
