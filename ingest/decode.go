@@ -301,7 +301,8 @@ func classify(obj []byte) keys {
 			has.id = true
 		case "userIdentity":
 			has.identity = true
-		case "awsRegion", "eventType", "sourceIPAddress", "recipientAccountId", "requestParameters", "userAgent":
+		case "awsRegion", "eventType", "sourceIPAddress", "recipientAccountId", "requestParameters",
+			"responseElements", "userAgent", "errorCode", "additionalEventData", "managementEvent", "readOnly":
 			has.context = true
 		case "Records":
 			has.records = typ == jsonparser.Array
@@ -321,7 +322,7 @@ func classify(obj []byte) keys {
 	k.lookupEvent = has.ctEvent
 	k.digest = has.digestStart && has.logFiles
 	k.event = has.version || (has.time && (has.name || has.source || has.id || has.identity)) ||
-		(has.id && (has.name || has.source)) || (has.name && has.source && (has.identity || has.context))
+		(has.id && (has.name || has.source)) || (has.name && (has.identity || has.context))
 	return k
 }
 

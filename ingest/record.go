@@ -177,14 +177,19 @@ func parseRecord(raw []byte) Record {
 }
 
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its
-// compacted JSON, so the same record formatted differently gets the same id.
+// canonical JSON (keys sorted, no whitespace, one escaping), so the same record
+// written by two different exporters gets the same id.
 func syntheticID(raw []byte) string {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		buf.Reset()
-		buf.Write(raw)
+	canon := raw
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err == nil {
+		if b, err := json.Marshal(v); err == nil {
+			canon = b
+		}
 	}
-	sum := sha256.Sum256(buf.Bytes())
+	sum := sha256.Sum256(canon)
 	return "th-" + hex.EncodeToString(sum[:16])
 }
 

@@ -1,0 +1,371 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/trailhound/trailhound/queries"
+)
+
+func openStore(t *testing.T) *queries.Store {
+	t.Helper()
+	st, err := queries.Open(t.Context(), filepath.Join(t.TempDir(), "case.duckdb"), queries.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func run(t *testing.T, ctx context.Context, st *queries.Store, src Source, opts Options) (Summary, error) {
+	t.Helper()
+	return Run(ctx, st, src, opts, slog.New(slog.DiscardHandler))
+}
+
+func count(t *testing.T, st *queries.Store, q string, args ...any) int64 {
+	t.Helper()
+	var n int64
+	if err := st.DB.QueryRowContext(t.Context(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// TestSANSDuplicates: 30,477 records in 3,872 S3 delivery files, 23,981 distinct events;
+// re-ingesting adds nothing.
+func TestSANSDuplicates(t *testing.T) {
+	st := openStore(t)
+	src := Files{Paths: []string{realdata + "/sans-504-s3-ransomware-lab"}}
+	sum, err := run(t, t.Context(), st, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.FilesRead != 3872 || sum.Records != 30477 || sum.EventsNew != 23981 || sum.EventsPresent != 30477-23981 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 23981 {
+		t.Errorf("events = %d, want 23981", n)
+	}
+	if n := count(t, st, "SELECT count(DISTINCT event_id) FROM events"); n != 23981 {
+		t.Errorf("distinct event ids = %d", n)
+	}
+	// Provenance: every delivery of every event is kept.
+	if n := count(t, st, "SELECT count(*) FROM event_sources"); n != 30477 {
+		t.Errorf("event_sources = %d, want 30477", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_sources s WHERE s.event_id = e.event_id)"); n != 0 {
+		t.Errorf("%d events without a source", n)
+	}
+	again, err := run(t, t.Context(), st, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.EventsNew != 0 || again.FilesSkipped != 3872 || again.EventsPresent != 30477 {
+		t.Errorf("re-ingest summary = %+v", again)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 23981 {
+		t.Errorf("events after re-ingest = %d", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_sources"); n != 30477 {
+		t.Errorf("event_sources after re-ingest = %d", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM ingest_runs WHERE finished_at IS NOT NULL"); n != 2 {
+		t.Errorf("finished runs = %d", n)
+	}
+}
+
+// TestRealdataManifest ingests the whole shared corpus and checks every file against
+// MANIFEST.tsv, whose event counts were made with Python's json module.
+func TestRealdataManifest(t *testing.T) {
+	st := openStore(t)
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{realdata}}, Options{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("Run = %v, want ErrPartial (the corpus has bad files on purpose)", err)
+	}
+	rejected := map[string]string{}
+	for _, r := range sum.Rejected {
+		rel, _ := filepath.Rel(mustAbs(t, realdata), r.URI)
+		rejected[rel] = r.Reason
+	}
+	stored := map[string]int64{}
+	rows, err := st.DB.QueryContext(t.Context(), "SELECT uri, records, shape FROM source_files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shapes := map[string]string{}
+	for rows.Next() {
+		var uri, shape string
+		var n int64
+		if err := rows.Scan(&uri, &n, &shape); err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(mustAbs(t, realdata), uri)
+		stored[rel] = n
+		shapes[rel] = shape
+	}
+	rows.Close()
+
+	f, err := os.Open(realdata + "/MANIFEST.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	var wantRecords int64
+	files := 0
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		path, format := cols[0], cols[2]
+		events, _ := strconv.ParseInt(cols[3], 10, 64)
+		files++
+		switch {
+		case path == "aws-cloudtrail-processing-library-fixtures/SQSMessageBody.json":
+			// An SNS notification envelope: the manifest counts it as an object, but it is not CloudTrail.
+			if !strings.Contains(rejected[path], "not CloudTrail") {
+				t.Errorf("%s: want rejected as not CloudTrail, got %q", path, rejected[path])
+			}
+		case format == "malformed" || format == "metadata" || format == "csv-not-cloudtrail-json":
+			if rejected[path] == "" {
+				t.Errorf("%s (%s) was not rejected", path, format)
+			}
+		case format == "digest":
+			if shapes[path] != string(ShapeDigest) || stored[path] != 0 {
+				t.Errorf("%s: shape %q records %d, want a digest with no events", path, shapes[path], stored[path])
+			}
+		default:
+			n, ok := stored[path]
+			if !ok {
+				t.Errorf("%s (%s, %d events) not stored: %s", path, format, events, rejected[path])
+				continue
+			}
+			if n != events {
+				t.Errorf("%s: %d records, manifest says %d", path, n, events)
+			}
+			wantRecords += events
+		}
+	}
+	if sum.Records != wantRecords {
+		t.Errorf("records read = %d, manifest says %d", sum.Records, wantRecords)
+	}
+	// Everything in the directory that is not in the manifest (README, MANIFEST) is rejected too.
+	if got := sum.FilesRead + len(sum.Rejected); got != files+2 {
+		t.Errorf("inputs seen = %d, want %d", got, files+2)
+	}
+	if n := count(t, st, "SELECT count(*) FROM ingest_errors"); n != int64(len(sum.Rejected)) {
+		t.Errorf("ingest_errors = %d, rejected = %d", n, len(sum.Rejected))
+	}
+	if n := count(t, st, "SELECT count(*) FROM digests WHERE account_id = '123456789123' AND log_files > 0"); n != 1 {
+		t.Errorf("digests = %d", n)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func writeFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func recordsFile(n int, idPrefix string, pad int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"Records":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"eventVersion":"1.08","eventID":"%s-%d","eventTime":"2026-11-0%dT%02d:%02d:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"eu-west-1","userAgent":"%s"}`,
+			idPrefix, i, 1+i%9, i%24, i%60, strings.Repeat("x", pad))
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// TestBadFilesDoNotStopTheRest: a truncated .json.gz, a gzip bomb and a corrupt gzip are
+// rejected by name with the reason; the good files beside them are stored.
+func TestBadFilesDoNotStopTheRest(t *testing.T) {
+	dir := t.TempDir()
+	good := gz(t, recordsFile(10, "good", 10))
+	writeFile(t, dir, "a/good.json.gz", good)
+	truncated := writeFile(t, dir, "b/truncated.json.gz", gz(t, recordsFile(500, "trunc", 200))[:2000])
+	bomb := writeFile(t, dir, "c/bomb.json.gz", gz(t, make([]byte, 3<<20)))
+	corrupt := writeFile(t, dir, "d/corrupt.json.gz", append([]byte{0x1f, 0x8b, 9, 9}, good[4:]...))
+	writeFile(t, dir, "e/also-good.json", recordsFile(5, "plain", 0))
+
+	st := openStore(t)
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{MaxDecompressed: 1 << 20})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("Run = %v, want ErrPartial", err)
+	}
+	want := map[string]string{truncated: "truncated gzip", bomb: "gzip bomb", corrupt: "corrupt gzip"}
+	if len(sum.Rejected) != len(want) {
+		t.Fatalf("rejected = %+v", sum.Rejected)
+	}
+	for _, r := range sum.Rejected {
+		if !strings.Contains(r.Reason, want[r.URI]) {
+			t.Errorf("%s: reason %q, want %q", r.URI, r.Reason, want[r.URI])
+		}
+	}
+	if sum.EventsNew != 15 || sum.FilesRead != 2 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 15 {
+		t.Errorf("events = %d, want 15", n)
+	}
+}
+
+// TestLargeFile: a delivery file over 16 MiB decompressed (DuckDB's read_json default limit) is read.
+func TestLargeFile(t *testing.T) {
+	dir := t.TempDir()
+	raw := recordsFile(12000, "big", 1400)
+	if len(raw) < 17<<20 {
+		t.Fatalf("test file is only %d bytes", len(raw))
+	}
+	writeFile(t, dir, "big.json.gz", gz(t, raw))
+	st := openStore(t)
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EventsNew != 12000 {
+		t.Errorf("events = %d", sum.EventsNew)
+	}
+}
+
+// TestProvenance: each source file's size and SHA-256 are those of its bytes on disk, and
+// an event delivered by S3 and by an event-history export has both sources.
+func TestProvenance(t *testing.T) {
+	dir := t.TempDir()
+	plaso, err := os.ReadFile(realdata + "/plaso-lookup-events/aws_cloudtrail.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := writeFile(t, dir, "history.jsonl", plaso)
+	// The same events as a gzipped S3 delivery file.
+	d, err := Decode(plaso)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs [][]byte
+	for _, r := range d.Records {
+		recs = append(recs, r.Raw)
+	}
+	s3file := writeFile(t, dir, "AWSLogs/1/CloudTrail/ap-southeast-2/2022/02/07/x.json.gz",
+		gz(t, []byte(`{"Records":[`+string(bytes.Join(recs, []byte(",")))+`]}`)))
+
+	st := openStore(t)
+	if _, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 6 {
+		t.Errorf("events = %d, want 6", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_sources"); n != 12 {
+		t.Errorf("event_sources = %d, want 12", n)
+	}
+	for _, p := range []string{lookup, s3file} {
+		b, _ := os.ReadFile(p)
+		sum := sha256.Sum256(b)
+		if n := count(t, st, "SELECT count(*) FROM source_files WHERE uri = ? AND sha256 = ? AND size = ? AND read_at IS NOT NULL",
+			p, hex.EncodeToString(sum[:]), len(b)); n != 1 {
+			t.Errorf("%s: no source_files row with its size and hash", p)
+		}
+		if n := count(t, st, "SELECT count(*) FROM event_sources JOIN source_files USING (file_id) WHERE uri = ?", p); n != 6 {
+			t.Errorf("%s is the source of %d events, want 6", p, n)
+		}
+	}
+}
+
+// cancelAfter wraps a source and cancels the ingest after n objects have been listed.
+type cancelAfter struct {
+	Source
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c cancelAfter) List(ctx context.Context, out chan<- Object) error {
+	inner := make(chan Object)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Source.List(ctx, inner); close(inner) }()
+	i := 0
+	for o := range inner {
+		if i == c.n {
+			c.cancel()
+		}
+		i++
+		select {
+		case out <- o:
+		case <-ctx.Done():
+		}
+	}
+	return <-errc
+}
+
+// TestInterruptedIngestResumes: an interrupt leaves a consistent store (every stored
+// event has its source, every source file its events), and running again completes it.
+func TestInterruptedIngestResumes(t *testing.T) {
+	st := openStore(t)
+	src := Files{Paths: []string{realdata + "/sans-504-s3-ransomware-lab"}}
+	ctx, cancel := context.WithCancel(t.Context())
+	sum, err := run(t, ctx, st, cancelAfter{Source: src, n: 1500, cancel: cancel}, Options{})
+	if !errors.Is(err, context.Canceled) || !sum.Interrupted {
+		t.Fatalf("Run = %v (interrupted %v), want context.Canceled", err, sum.Interrupted)
+	}
+	partial := count(t, st, "SELECT count(*) FROM events")
+	if partial == 0 || partial >= 23981 {
+		t.Errorf("after interrupt: %d events", partial)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_sources s WHERE s.event_id = e.event_id)"); n != 0 {
+		t.Errorf("%d events without a source", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM source_files f WHERE records <> (SELECT count(*) FROM event_sources s WHERE s.file_id = f.file_id)"); n != 0 {
+		t.Errorf("%d source files with a partial set of events", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM ingest_runs WHERE interrupted"); n != 1 {
+		t.Errorf("interrupted runs = %d", n)
+	}
+	sum, err = run(t, t.Context(), st, src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 23981 {
+		t.Errorf("after resume: %d events, want 23981", n)
+	}
+	if sum.EventsNew != 23981-partial {
+		t.Errorf("resume stored %d new events, want %d", sum.EventsNew, 23981-partial)
+	}
+}
