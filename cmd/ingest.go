@@ -64,9 +64,13 @@ Exit codes: 0 all read, 3 some inputs unreadable (listed in the summary), 1 fail
 	return c
 }
 
+// ingestMemoryLimit caps DuckDB's buffers during an ingest, which keeps the whole
+// process well under 1 GiB however large the input.
+const ingestMemoryLimit = "512MB"
+
 // runIngest opens the store, runs one ingest and prints its summary on stderr.
 func runIngest(ctx context.Context, e *env, command string, src ingest.Source, maxDecompressed int64) error {
-	st, err := queries.Open(ctx, e.db, queries.OpenOptions{})
+	st, err := queries.Open(ctx, e.db, queries.OpenOptions{MemoryLimit: ingestMemoryLimit})
 	if err != nil {
 		return err
 	}

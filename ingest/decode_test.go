@@ -72,8 +72,7 @@ func TestDecodeShapes(t *testing.T) {
 				t.Errorf("no records")
 			}
 			for _, r := range d.Records {
-				// Insights events have no eventName; every event has an id and a time.
-				if r.EventID == "" || r.Time.IsZero() || (r.EventName == "" && r.EventType != "AwsCloudTrailInsight") {
+				if r.EventID == "" || r.Time.IsZero() || len(r.Raw) == 0 || r.Raw[0] != '{' {
 					t.Errorf("record missing id/name/time: %+v", r)
 				}
 			}
@@ -139,19 +138,11 @@ func TestRecordFieldsTolerateRealQuirks(t *testing.T) {
 	}
 	for _, r := range otrf.Records {
 		if r.Time.IsZero() || r.Time.Year() != 2020 {
-			t.Fatalf("@timestamp not used: %v (%s)", r.Time, r.EventName)
+			t.Fatalf("@timestamp not used: %v (%s)", r.Time, r.EventID)
 		}
 	}
-	r := parseRecord([]byte(`{"eventVersion":"1.08","eventID":"x","eventTime":"2021-01-02T03:04:05Z","readOnly":"true",
-		"awsRegion":"sa-isob-west-2r","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAEXAMPLE","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}},
-		"requestParameters":{"omitted":true},"responseElements":null,"errorMessage":"a\"b\u001b"}`))
-	if r.ReadOnly != 1 || r.Region != "sa-isob-west-2r" || r.AccessKeyID != "AKIAEXAMPLE" ||
-		r.SessionIssuerARN != "arn:aws:iam::1:role/r" || string(r.RequestParameters) != `{"omitted":true}` ||
-		r.ResponseElements != nil || r.ErrorMessage != "a\"b\x1b" {
-		t.Errorf("parseRecord = %+v", r)
-	}
-	if r := parseRecord([]byte(`{"eventVersion":"1.08","readOnly":false,"eventTime":"redacted"}`)); r.ReadOnly != 0 || !r.Time.IsZero() {
-		t.Errorf("readOnly false / redacted time: %+v", r)
+	if r := parseRecord([]byte(`{"eventVersion":"1.08","eventTime":"redacted"}`)); !r.Time.IsZero() || !strings.HasPrefix(r.EventID, "th-") {
+		t.Errorf("redacted time / missing id: %+v", r)
 	}
 }
 
@@ -184,9 +175,8 @@ func TestLookupEventsUnwrapCloudTrailEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := d.Records[0]
-	if r.EventID != "0828c0d2-3589-4390-b954-c78b4a7df44b" || r.EventName != "DescribeInstances" ||
-		!bytes.HasPrefix(r.Raw, []byte(`{"eventVersion"`)) || r.AccessKeyID != "0123456789ABCDEFGHIJ" {
-		t.Errorf("first lookup record = %s %s %s", r.EventID, r.EventName, r.Raw[:min(40, len(r.Raw))])
+	if r.EventID != "0828c0d2-3589-4390-b954-c78b4a7df44b" || !bytes.HasPrefix(r.Raw, []byte(`{"eventVersion"`)) {
+		t.Errorf("first lookup record = %s %s", r.EventID, r.Raw[:min(40, len(r.Raw))])
 	}
 	// The inner record's UTC time wins over the export's local-time EventTime.
 	if want := time.Date(2022, 2, 7, 22, 23, 37, 0, time.UTC); !r.Time.Equal(want) {

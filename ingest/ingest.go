@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/trailhound/trailhound/queries"
 )
 
@@ -70,7 +72,12 @@ type item struct {
 	dec  Decoded
 	err  error
 	skip *knownFile // set when the same content was stored before
+	// weight is the item's share of the decode queue's byte budget.
+	weight int64
 }
+
+// queueBytes bounds the decompressed bytes waiting for the writer.
+const queueBytes = 64 << 20
 
 type knownFile struct {
 	sha256  string
@@ -102,7 +109,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	// The writer finishes with a context that outlives an interrupt, so committed work
 	// and the run's summary are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
-	defer w.close(wctx)
+	defer w.close()
 	if err := w.begin(wctx, opts.Command); err != nil {
 		return sum, err
 	}
@@ -111,7 +118,10 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	defer prog.stop()
 
 	objects := make(chan Object, 64)
-	items := make(chan *item, 2*opts.Workers)
+	// Decoded objects wait for the writer in a queue bounded by bytes, not by count, so
+	// decoding runs ahead while the writer commits, and memory stays bounded.
+	items := make(chan *item, 4096)
+	budget := semaphore.NewWeighted(queueBytes)
 	var listErr error
 	go func() {
 		defer close(objects)
@@ -123,6 +133,10 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 			for o := range objects {
 				it := readObject(ctx, o, known, opts.MaxDecompressed)
 				prog.bytes.Add(it.p.Size)
+				it.weight = min(int64(len(it.p.Content))+1, queueBytes)
+				if err := budget.Acquire(ctx, it.weight); err != nil {
+					return
+				}
 				select {
 				case items <- it:
 				case <-ctx.Done():
@@ -136,9 +150,11 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	var werr error
 	for it := range items {
 		if werr != nil || ctx.Err() != nil {
+			budget.Release(it.weight)
 			continue // drain
 		}
 		werr = handle(wctx, w, it, &sum, log)
+		budget.Release(it.weight)
 		prog.files.Add(1)
 		prog.events.Store(sum.Records)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -367,5 +369,56 @@ func TestInterruptedIngestResumes(t *testing.T) {
 	}
 	if sum.EventsNew != 23981-partial {
 		t.Errorf("resume stored %d new events, want %d", sum.EventsNew, 23981-partial)
+	}
+}
+
+// TestTypedColumns: the typed columns are derived from the record, tolerating what real
+// data does: booleans as strings, null fields, unknown regions, escapes, non-ISO times.
+func TestTypedColumns(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "quirks.jsonl", []byte(`{"eventVersion":"1.08","eventID":"q1","eventTime":"2025-03-26 16:43:57.000000000","readOnly":"true","eventSource":"iam.amazonaws.com","eventName":"CreateAccessKey","awsRegion":"sa-isob-west-2r","sourceIPAddress":"203.0.113.9","userAgent":"aws-cli/2 \u001b[2J","userIdentity":{"type":"IAMUser","principalId":"AIDAX","arn":"arn:aws:iam::111122223333:user/dev","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"dev","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"}}},"requestParameters":{"omitted":true,"reason":"requestParameters too large"},"responseElements":null,"errorCode":"AccessDenied","errorMessage":"a\"b","eventType":"AwsApiCall","eventCategory":"Management","recipientAccountId":"111122223333","resources":[{"ARN":"arn:x","type":"AWS::IAM::User"}]}
+{"eventVersion":"1.08","eventID":"q2","eventTime":"2021-01-02T03:04:05Z","readOnly":false,"userIdentity":null,"awsRegion":"redacted","eventName":"X"}
+`))
+	st := openStore(t)
+	if _, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		tm                                                                  time.Time
+		src, name, region, ip, ua, itype, pid, arn, acct, key, user, issuer string
+		code, msg, etype, cat, recip, ver, reqp, resources                  string
+		ro                                                                  bool
+		resp                                                                sql.NullString
+	)
+	err := st.DB.QueryRowContext(t.Context(), `SELECT event_time, event_source, event_name, aws_region, source_ip, user_agent,
+		identity_type, principal_id, arn, account_id, access_key_id, user_name, session_issuer_arn, error_code,
+		error_message, event_type, event_category, recipient_account_id, event_version, request_parameters::VARCHAR,
+		resources::VARCHAR, read_only, response_elements::VARCHAR FROM events WHERE event_id = 'q1'`).Scan(
+		&tm, &src, &name, &region, &ip, &ua, &itype, &pid, &arn, &acct, &key, &user, &issuer, &code, &msg, &etype,
+		&cat, &recip, &ver, &reqp, &resources, &ro, &resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{tm.UTC().Format(time.RFC3339), src, name, region, ip, ua, itype, pid, arn, acct, key, user, issuer,
+		code, msg, etype, cat, recip, ver, reqp, resources}
+	want := []string{"2025-03-26T16:43:57Z", "iam.amazonaws.com", "CreateAccessKey", "sa-isob-west-2r", "203.0.113.9",
+		"aws-cli/2 \x1b[2J", "IAMUser", "AIDAX", "arn:aws:iam::111122223333:user/dev", "111122223333", "AKIAEXAMPLE", "dev",
+		"arn:aws:iam::1:role/r", "AccessDenied", `a"b`, "AwsApiCall", "Management", "111122223333", "1.08",
+		`{"omitted":true,"reason":"requestParameters too large"}`, `[{"ARN":"arn:x","type":"AWS::IAM::User"}]`}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+	if !ro || resp.Valid {
+		t.Errorf("read_only = %v, response_elements = %v", ro, resp)
+	}
+	var ro2 sql.NullBool
+	var itype2 sql.NullString
+	if err := st.DB.QueryRowContext(t.Context(), "SELECT read_only, identity_type FROM events WHERE event_id = 'q2'").Scan(&ro2, &itype2); err != nil {
+		t.Fatal(err)
+	}
+	if !ro2.Valid || ro2.Bool || itype2.Valid {
+		t.Errorf("q2: read_only %v identity_type %v", ro2, itype2)
 	}
 }

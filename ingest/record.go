@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/buger/jsonparser"
 )
 
-// Record is one CloudTrail event: the original JSON and the typed fields that
-// investigations filter on, extracted from it. Empty strings mean "absent".
+// Record is one CloudTrail event: the original JSON, and the fields investigations
+// filter on, extracted from it. Empty strings mean absent or null.
 type Record struct {
-	EventID            string
-	Time               time.Time // zero when absent or unparseable
+	EventID            string    // eventID, or a synthetic id derived from the content
+	Time               time.Time // eventTime (or @timestamp), UTC; zero when absent or unparseable
 	EventSource        string
 	EventName          string
 	Region             string
@@ -30,150 +31,94 @@ type Record struct {
 	SessionIssuerARN   string
 	ErrorCode          string
 	ErrorMessage       string
-	ReadOnly           int8 // -1 unknown, 0 false, 1 true
+	ReadOnly           int8 // -1 absent, 0 false, 1 true (JSON booleans or "true"/"false")
 	EventType          string
 	EventCategory      string
 	RecipientAccountID string
 	EventVersion       string
-	RequestParameters  []byte // raw JSON, nil when absent or null
-	ResponseElements   []byte
-	Resources          []byte
-	Raw                []byte // the whole record, as read
+	Raw                []byte // the whole record, exactly as read
 }
 
-// The JSON paths of the typed columns, in the order of the field indexes below.
-var recordPaths = [][]string{
-	{"eventID"},
-	{"eventTime"},
-	{"@timestamp"},
-	{"eventSource"},
-	{"eventName"},
-	{"awsRegion"},
-	{"sourceIPAddress"},
-	{"userAgent"},
-	{"userIdentity", "type"},
-	{"userIdentity", "principalId"},
-	{"userIdentity", "arn"},
-	{"userIdentity", "accountId"},
-	{"userIdentity", "accessKeyId"},
-	{"userIdentity", "userName"},
-	{"userIdentity", "sessionContext", "sessionIssuer", "arn"},
-	{"errorCode"},
-	{"errorMessage"},
-	{"readOnly"},
-	{"eventType"},
-	{"eventCategory"},
-	{"recipientAccountId"},
-	{"eventVersion"},
-	{"requestParameters"},
-	{"responseElements"},
-	{"resources"},
-}
-
-const (
-	pEventID = iota
-	pEventTime
-	pTimestamp
-	pEventSource
-	pEventName
-	pRegion
-	pSourceIP
-	pUserAgent
-	pIdentityType
-	pPrincipalID
-	pARN
-	pAccountID
-	pAccessKeyID
-	pUserName
-	pSessionIssuerARN
-	pErrorCode
-	pErrorMessage
-	pReadOnly
-	pEventType
-	pEventCategory
-	pRecipientAccountID
-	pEventVersion
-	pRequestParameters
-	pResponseElements
-	pResources
-)
-
-// parseRecord extracts the typed fields of one event from its (valid) JSON object.
+// parseRecord extracts the typed fields of one event in one pass over its top-level
+// keys (and one over userIdentity). It never fails: a field of an unexpected type is
+// kept as its JSON text. Strings that need no unescaping point into the object's
+// buffer, which outlives the record's trip through the writer.
 func parseRecord(raw []byte) Record {
 	r := Record{Raw: raw, ReadOnly: -1}
 	var eventTime, timestamp string
-	jsonparser.EachKey(raw, func(idx int, val []byte, typ jsonparser.ValueType, err error) {
-		if err != nil {
-			return
-		}
-		switch idx {
-		case pRequestParameters:
-			r.RequestParameters = jsonValue(val, typ)
-			return
-		case pResponseElements:
-			r.ResponseElements = jsonValue(val, typ)
-			return
-		case pResources:
-			r.Resources = jsonValue(val, typ)
-			return
-		case pReadOnly:
+	jsonparser.ObjectEach(raw, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "eventID":
+			r.EventID = stringValue(val, typ)
+		case "eventTime":
+			eventTime = stringValue(val, typ)
+		case "@timestamp":
+			timestamp = stringValue(val, typ)
+		case "eventSource":
+			r.EventSource = stringValue(val, typ)
+		case "eventName":
+			r.EventName = stringValue(val, typ)
+		case "awsRegion":
+			r.Region = stringValue(val, typ)
+		case "sourceIPAddress":
+			r.SourceIP = stringValue(val, typ)
+		case "userAgent":
+			r.UserAgent = stringValue(val, typ)
+		case "userIdentity":
+			if typ == jsonparser.Object {
+				parseIdentity(val, &r)
+			}
+		case "errorCode":
+			r.ErrorCode = stringValue(val, typ)
+		case "errorMessage":
+			r.ErrorMessage = stringValue(val, typ)
+		case "readOnly":
 			r.ReadOnly = boolValue(val, typ)
-			return
+		case "eventType":
+			r.EventType = stringValue(val, typ)
+		case "eventCategory":
+			r.EventCategory = stringValue(val, typ)
+		case "recipientAccountId":
+			r.RecipientAccountID = stringValue(val, typ)
+		case "eventVersion":
+			r.EventVersion = stringValue(val, typ)
 		}
-		s := stringValue(val, typ)
-		switch idx {
-		case pEventID:
-			r.EventID = s
-		case pEventTime:
-			eventTime = s
-		case pTimestamp:
-			timestamp = s
-		case pEventSource:
-			r.EventSource = s
-		case pEventName:
-			r.EventName = s
-		case pRegion:
-			r.Region = s
-		case pSourceIP:
-			r.SourceIP = s
-		case pUserAgent:
-			r.UserAgent = s
-		case pIdentityType:
-			r.IdentityType = s
-		case pPrincipalID:
-			r.PrincipalID = s
-		case pARN:
-			r.ARN = s
-		case pAccountID:
-			r.AccountID = s
-		case pAccessKeyID:
-			r.AccessKeyID = s
-		case pUserName:
-			r.UserName = s
-		case pSessionIssuerARN:
-			r.SessionIssuerARN = s
-		case pErrorCode:
-			r.ErrorCode = s
-		case pErrorMessage:
-			r.ErrorMessage = s
-		case pEventType:
-			r.EventType = s
-		case pEventCategory:
-			r.EventCategory = s
-		case pRecipientAccountID:
-			r.RecipientAccountID = s
-		case pEventVersion:
-			r.EventVersion = s
-		}
-	}, recordPaths...)
+		return nil
+	})
 	if eventTime == "" {
-		eventTime = timestamp
+		eventTime = timestamp // Logstash-style exports
 	}
 	r.Time = parseTime(eventTime)
 	if r.EventID == "" {
 		r.EventID = syntheticID(raw)
 	}
 	return r
+}
+
+func parseIdentity(obj []byte, r *Record) {
+	jsonparser.ObjectEach(obj, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
+		switch string(key) {
+		case "type":
+			r.IdentityType = stringValue(val, typ)
+		case "principalId":
+			r.PrincipalID = stringValue(val, typ)
+		case "arn":
+			r.ARN = stringValue(val, typ)
+		case "accountId":
+			r.AccountID = stringValue(val, typ)
+		case "accessKeyId":
+			r.AccessKeyID = stringValue(val, typ)
+		case "userName":
+			r.UserName = stringValue(val, typ)
+		case "sessionContext":
+			if typ == jsonparser.Object {
+				if v, t, _, err := jsonparser.Get(val, "sessionIssuer", "arn"); err == nil {
+					r.SessionIssuerARN = stringValue(v, t)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its
@@ -199,7 +144,10 @@ func stringValue(val []byte, typ jsonparser.ValueType) string {
 	switch typ {
 	case jsonparser.String:
 		if bytes.IndexByte(val, '\\') < 0 {
-			return string(val)
+			if len(val) == 0 {
+				return ""
+			}
+			return unsafe.String(&val[0], len(val))
 		}
 		s, err := jsonparser.ParseString(val)
 		if err != nil {
@@ -211,41 +159,6 @@ func stringValue(val []byte, typ jsonparser.ValueType) string {
 	default:
 		return string(val)
 	}
-}
-
-// jsonValue keeps an object, array or scalar as JSON text; null and absent become nil.
-func jsonValue(val []byte, typ jsonparser.ValueType) []byte {
-	switch typ {
-	case jsonparser.Null, jsonparser.NotExist:
-		return nil
-	case jsonparser.String:
-		// jsonparser strips the quotes of strings; put them back.
-		out := make([]byte, 0, len(val)+2)
-		out = append(out, '"')
-		out = append(out, val...)
-		return append(out, '"')
-	default:
-		return val
-	}
-}
-
-// boolValue accepts JSON booleans and the strings "true"/"false" some exports use.
-func boolValue(val []byte, typ jsonparser.ValueType) int8 {
-	switch typ {
-	case jsonparser.Boolean:
-		if string(val) == "true" {
-			return 1
-		}
-		return 0
-	case jsonparser.String:
-		switch strings.ToLower(strings.TrimSpace(string(val))) {
-		case "true":
-			return 1
-		case "false":
-			return 0
-		}
-	}
-	return -1
 }
 
 // timeLayouts are the eventTime forms seen in real data, most common first.
@@ -292,4 +205,23 @@ func parseDigits(s string) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// boolValue accepts JSON booleans and the strings "true"/"false" some exports use.
+func boolValue(val []byte, typ jsonparser.ValueType) int8 {
+	switch typ {
+	case jsonparser.Boolean:
+		if string(val) == "true" {
+			return 1
+		}
+		return 0
+	case jsonparser.String:
+		switch strings.ToLower(strings.TrimSpace(string(val))) {
+		case "true":
+			return 1
+		case "false":
+			return 0
+		}
+	}
+	return -1
 }

@@ -4,68 +4,107 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unsafe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/zeebo/xxh3"
 )
 
-// writer is the only code that inserts into the store. One goroutine owns it: it
-// holds one connection and the appenders, de-duplicates events by eventID, and
-// commits whole objects only, so an interrupted ingest leaves a consistent store.
+// writer is the only code that inserts into the store. One goroutine owns it: it holds
+// one connection and the appenders, and de-duplicates events by eventID.
+//
+// Rows are appended to temporary staging tables (in memory, committed as they go) and
+// moved into the store's tables by one transaction per batch: INSERT … SELECT, which
+// DuckDB runs on every core and which writes whole compressed row groups. A batch holds
+// whole objects only, so an interrupted ingest leaves a consistent store, and running
+// it again reads what the interrupt lost.
 type writer struct {
 	conn    *sql.Conn
-	events  *duckdb.Appender
-	sources *duckdb.Appender
-	files   *duckdb.Appender
+	events  *duckdb.Appender // → staged_events
+	sources *duckdb.Appender // → staged_sources
+	files   *duckdb.Appender // → staged_files
+	digests []digestRow      // written with the batch
 
 	runID      int64
 	nextFileID int64
-	seen       map[[16]byte]struct{} // hashes of every eventID in the store
-	inTx       bool
-	pending    int // rows appended since the last commit
+	seen       map[[16]byte]struct{} // hashes of every eventID stored or staged
+	pending    int                   // events staged since the last commit
+	staged     bool                  // anything staged since the last commit
 	lastCommit time.Time
 	now        func() time.Time
 }
 
-// commitRows and commitEvery bound how much work an interruption can lose.
+type digestRow struct {
+	fileID int64
+	d      *Digest
+}
+
+// commitRows is a multiple of DuckDB's row-group size (122,880 rows): the INSERT then
+// writes full row groups. commitEvery bounds what an interrupt can lose on slow inputs.
 const (
-	commitRows  = 250_000
-	commitEvery = 5 * time.Second
+	commitRows  = 2 * 122_880
+	commitEvery = 30 * time.Second
 )
+
+// eventColumns are the stored columns of events, in eventRow's order (its JSON
+// sub-documents are virtual columns computed from record).
+var eventColumns = []string{"event_id", "event_time", "event_source", "event_name", "aws_region",
+	"source_ip", "user_agent", "identity_type", "principal_id", "arn", "account_id", "access_key_id",
+	"user_name", "session_issuer_arn", "error_code", "error_message", "read_only", "event_type",
+	"event_category", "recipient_account_id", "event_version", "record"}
+
+var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
+	"shape", "records", "events_new", "read_at", "run_id"}
+
+// staging pairs each store table with its staging table and columns.
+var staging = []struct{ table, staged, cols string }{
+	{"source_files", "staged_files", strings.Join(sourceFileColumns, ", ")},
+	{"events", "staged_events", strings.Join(eventColumns, ", ")},
+	{"event_sources", "staged_sources", "event_id, file_id"},
+}
 
 func newWriter(ctx context.Context, db *sql.DB, now func() time.Time) (*writer, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect to store: %w", err)
 	}
-	w := &writer{conn: conn, seen: make(map[[16]byte]struct{}), now: now}
-	if err := w.loadState(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	err = conn.Raw(func(dc any) error {
-		var err error
-		c := dc.(driver.Conn)
-		if w.events, err = duckdb.NewAppenderFromConn(c, "", "events"); err != nil {
-			return fmt.Errorf("appender for events: %w", err)
-		}
-		if w.sources, err = duckdb.NewAppenderFromConn(c, "", "event_sources"); err != nil {
-			return fmt.Errorf("appender for event_sources: %w", err)
-		}
-		if w.files, err = duckdb.NewAppenderFromConn(c, "", "source_files"); err != nil {
-			return fmt.Errorf("appender for source_files: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	w := &writer{conn: conn, seen: make(map[[16]byte]struct{}), now: now, lastCommit: now()}
+	if err := w.open(ctx); err != nil {
 		w.closeAppenders()
 		conn.Close()
 		return nil, err
 	}
 	return w, nil
+}
+
+func (w *writer) open(ctx context.Context) error {
+	if err := w.loadState(ctx); err != nil {
+		return err
+	}
+	for _, s := range staging {
+		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM %s LIMIT 0", s.staged, s.cols, s.table)
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create %s: %w", s.staged, err)
+		}
+	}
+	return w.conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn)
+		for _, a := range []struct {
+			dst   **duckdb.Appender
+			table string
+		}{{&w.files, "staged_files"}, {&w.events, "staged_events"}, {&w.sources, "staged_sources"}} {
+			app, err := duckdb.NewAppender(c, "temp", "main", a.table)
+			if err != nil {
+				return fmt.Errorf("appender for %s: %w", a.table, err)
+			}
+			*a.dst = app
+		}
+		return nil
+	})
 }
 
 func (w *writer) loadState(ctx context.Context) error {
@@ -104,48 +143,56 @@ func (w *writer) begin(ctx context.Context, command string) error {
 	return nil
 }
 
-func (w *writer) ensureTx(ctx context.Context) error {
-	if w.inTx {
-		return nil
-	}
-	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	w.inTx = true
-	w.lastCommit = w.now()
-	return nil
-}
-
-// commit makes everything appended so far durable.
-func (w *writer) commit(ctx context.Context) error {
-	if !w.inTx {
+// commit moves everything staged into the store in one transaction.
+func (w *writer) commit(ctx context.Context) (err error) {
+	if !w.staged {
 		return nil
 	}
 	for _, a := range []*duckdb.Appender{w.files, w.events, w.sources} {
 		if err := a.Flush(); err != nil {
-			w.rollback(ctx)
-			return fmt.Errorf("write to store: %w", err)
+			return fmt.Errorf("stage rows: %w", err)
+		}
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			w.conn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
+	for _, s := range staging {
+		q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", s.table, s.cols, s.cols, s.staged)
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("write %s: %w", s.table, err)
+		}
+	}
+	for _, dr := range w.digests {
+		d := dr.d
+		if _, err := w.conn.ExecContext(ctx, "INSERT INTO digests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			dr.fileID, nullString(d.AccountID), nullTime(d.Start), nullTime(d.End), nullString(d.S3Bucket),
+			nullString(d.S3Object), int64(d.LogFiles), string(d.Content)); err != nil {
+			return fmt.Errorf("store digest: %w", err)
+		}
+	}
+	for _, s := range staging {
+		if _, err := w.conn.ExecContext(ctx, "DELETE FROM "+s.staged); err != nil {
+			return fmt.Errorf("clear %s: %w", s.staged, err)
 		}
 	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
-		w.inTx = false
 		return fmt.Errorf("commit: %w", err)
 	}
-	w.inTx = false
+	w.digests = w.digests[:0]
 	w.pending = 0
+	w.staged = false
+	w.lastCommit = w.now()
 	return nil
-}
-
-func (w *writer) rollback(ctx context.Context) {
-	if w.inTx {
-		w.conn.ExecContext(ctx, "ROLLBACK")
-		w.inTx = false
-	}
 }
 
 // maybeCommit commits when enough rows or time have gone by.
 func (w *writer) maybeCommit(ctx context.Context) error {
-	if w.inTx && (w.pending >= commitRows || w.now().Sub(w.lastCommit) >= commitEvery) {
+	if w.pending >= commitRows || w.now().Sub(w.lastCommit) >= commitEvery {
 		return w.commit(ctx)
 	}
 	return nil
@@ -156,14 +203,12 @@ type objectResult struct {
 	New, Present int64
 }
 
-// store writes one decoded object and its provenance; the object is committed whole.
+// store stages one decoded object and its provenance.
 func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 	var res objectResult
-	if err := w.ensureTx(ctx); err != nil {
-		return res, err
-	}
 	fileID := w.nextFileID
 	w.nextFileID++
+	w.staged = true
 	inFile := make(map[[16]byte]struct{}, len(it.dec.Records))
 	for i := range it.dec.Records {
 		r := &it.dec.Records[i]
@@ -174,40 +219,33 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 		}
 		inFile[k] = struct{}{}
 		if err := w.sources.AppendRow(r.EventID, fileID); err != nil {
-			return res, fmt.Errorf("append provenance of %s: %w", r.EventID, err)
+			return res, fmt.Errorf("stage provenance of %s: %w", r.EventID, err)
 		}
 		if _, ok := w.seen[k]; ok {
 			res.Present++
 			continue
 		}
 		if err := w.events.AppendRow(eventRow(r)...); err != nil {
-			return res, fmt.Errorf("append event %s: %w", r.EventID, err)
+			return res, fmt.Errorf("stage event %s: %w", r.EventID, err)
 		}
 		w.seen[k] = struct{}{}
 		res.New++
+		w.pending++
 	}
 	o := it.obj
 	err := w.files.AppendRow(fileID, o.Kind, o.URI, it.p.Size, nullString(it.p.SHA256), nullString(o.ETag),
 		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), res.New, w.now(), w.runID)
 	if err != nil {
-		return res, fmt.Errorf("append source file %s: %w", o.URI, err)
+		return res, fmt.Errorf("stage source file %s: %w", o.URI, err)
 	}
-	if d := it.dec.Digest; d != nil {
-		if _, err := w.conn.ExecContext(ctx, "INSERT INTO digests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			fileID, nullString(d.AccountID), nullTime(d.Start), nullTime(d.End), nullString(d.S3Bucket),
-			nullString(d.S3Object), int64(d.LogFiles), string(d.Content)); err != nil {
-			return res, fmt.Errorf("store digest %s: %w", o.URI, err)
-		}
+	if it.dec.Digest != nil {
+		w.digests = append(w.digests, digestRow{fileID: fileID, d: it.dec.Digest})
 	}
-	w.pending += len(it.dec.Records) + 1
 	return res, w.maybeCommit(ctx)
 }
 
 // reject records an object that could not be read.
 func (w *writer) reject(ctx context.Context, uri, reason string) error {
-	if err := w.ensureTx(ctx); err != nil {
-		return err
-	}
 	if _, err := w.conn.ExecContext(ctx, "INSERT INTO ingest_errors VALUES (?, ?, ?, ?)",
 		w.runID, uri, reason, w.now()); err != nil {
 		return fmt.Errorf("record ingest error for %s: %w", uri, err)
@@ -217,16 +255,14 @@ func (w *writer) reject(ctx context.Context, uri, reason string) error {
 
 // finish commits the last objects and closes the run with its summary.
 func (w *writer) finish(ctx context.Context, s *Summary) error {
-	if err := w.commit(ctx); err != nil {
-		return err
-	}
-	_, err := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET finished_at = ?, files_read = ?, files_skipped = ?,
+	err := w.commit(ctx)
+	_, uerr := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET finished_at = ?, files_read = ?, files_skipped = ?,
 		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ? WHERE run_id = ?`,
 		w.now(), s.FilesRead, s.FilesSkipped, s.EventsNew, s.EventsPresent, len(s.Rejected), s.Interrupted, w.runID)
-	if err != nil {
-		return fmt.Errorf("record ingest summary: %w", err)
+	if uerr != nil {
+		uerr = fmt.Errorf("record ingest summary: %w", uerr)
 	}
-	return nil
+	return errors.Join(err, uerr)
 }
 
 func (w *writer) closeAppenders() {
@@ -237,14 +273,14 @@ func (w *writer) closeAppenders() {
 	}
 }
 
-// close releases the connection; anything not committed is rolled back.
-func (w *writer) close(ctx context.Context) {
-	w.rollback(ctx)
+// close releases the connection; staged rows that were not committed are dropped with
+// the temporary tables.
+func (w *writer) close() {
 	w.closeAppenders()
 	w.conn.Close()
 }
 
-// eventRow lists a record's values in the column order of the events table.
+// eventRow lists a record's values in eventColumns order.
 func eventRow(r *Record) []driver.Value {
 	var ro any
 	if r.ReadOnly >= 0 {
@@ -256,8 +292,7 @@ func eventRow(r *Record) []driver.Value {
 		nullString(r.ARN), nullString(r.AccountID), nullString(r.AccessKeyID), nullString(r.UserName),
 		nullString(r.SessionIssuerARN), nullString(r.ErrorCode), nullString(r.ErrorMessage), ro,
 		nullString(r.EventType), nullString(r.EventCategory), nullString(r.RecipientAccountID),
-		nullString(r.EventVersion), nullJSON(r.RequestParameters), nullJSON(r.ResponseElements),
-		nullJSON(r.Resources), json.RawMessage(r.Raw),
+		nullString(r.EventVersion), bytesString(r.Raw),
 	}
 }
 
@@ -275,9 +310,11 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-func nullJSON(b []byte) any {
-	if b == nil {
-		return nil
+// bytesString views b as a string without copying; the appender copies it into DuckDB
+// before b's buffer is released.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
 	}
-	return json.RawMessage(b)
+	return unsafe.String(&b[0], len(b))
 }

@@ -7,7 +7,9 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 
 -- One row per CloudTrail event (eventID). The typed columns are derived from `record`,
--- the whole original record, and can be rebuilt from it.
+-- the whole original record, and can be rebuilt from it. `record` keeps the exact bytes
+-- CloudTrail wrote (a JSON type would re-serialise them); every DuckDB JSON function and
+-- operator reads it as JSON: record->>'$.requestParameters.userName', json_keys(record).
 CREATE TABLE IF NOT EXISTS events (
     event_id             VARCHAR NOT NULL, -- eventID; "th-<hex>" (SHA-256 of the compacted record) when the record has none
     event_time           TIMESTAMPTZ,      -- eventTime (or @timestamp), UTC; NULL when absent or unparseable
@@ -30,10 +32,12 @@ CREATE TABLE IF NOT EXISTS events (
     event_category       VARCHAR,
     recipient_account_id VARCHAR,
     event_version        VARCHAR,
-    request_parameters   JSON,
-    response_elements    JSON,
-    resources            JSON,
-    record               JSON NOT NULL     -- the whole original record
+    record               VARCHAR NOT NULL, -- the whole original record: its JSON text, byte for byte as read
+    -- Derived at query time from record (DuckDB virtual columns): no second copy on disk.
+    -- JSON null and absent are both SQL NULL.
+    request_parameters   JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.requestParameters') <> 'NULL' THEN json_extract(record, '$.requestParameters') END) VIRTUAL,
+    response_elements    JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.responseElements') <> 'NULL' THEN json_extract(record, '$.responseElements') END) VIRTUAL,
+    resources            JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.resources') <> 'NULL' THEN json_extract(record, '$.resources') END) VIRTUAL
 );
 
 -- Every object events were read from: a local file, an S3 object, an event-history region.
