@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/queries"
 )
 
@@ -142,5 +144,68 @@ func TestLockedStore(t *testing.T) {
 	}
 	if strings.Contains(stderr, "goroutine") || strings.Count(stderr, "\n") > 2 {
 		t.Errorf("want one clear line, got:\n%s", stderr)
+	}
+}
+
+// TestDemo runs the main job on a small incident and checks the store against the
+// generator's own ground truth (regenerated here with the same options).
+func TestDemo(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := trailhound(t, "demo", "--out", out, "--events", "5000", "--seed", "7")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	m, err := synth.Generate(t.Context(), t.TempDir(), synth.Options{Seed: 7, Events: 5000, EventsPerFile: 30, DuplicateRate: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{m.LeakedKey, "## iam_changes", "## compute_by_region", "## overview"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, u := range m.AttackerUsers {
+		if !strings.Contains(stdout, u) {
+			t.Errorf("demo output does not show attacker user %s", u)
+		}
+	}
+	st, err := queries.Open(t.Context(), filepath.Join(out, "demo.duckdb"), queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var n int
+	if err := st.DB.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != m.DistinctEvents {
+		t.Errorf("events = %d (%v), generator wrote %d distinct", n, err, m.DistinctEvents)
+	}
+	q, err := queries.Lookup("compute_by_region")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := q.Run(t.Context(), st.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	ec2, ecs := map[string]int{}, map[string]int{}
+	for rows.Next() {
+		var region string
+		var instances, tasks, failed int
+		var first any
+		if err := rows.Scan(&region, &instances, &tasks, &failed, &first); err != nil {
+			t.Fatal(err)
+		}
+		if instances > 0 {
+			ec2[region] = instances
+		}
+		if tasks > 0 {
+			ecs[region] = tasks
+		}
+	}
+	if !maps.Equal(ec2, m.RunInstances) {
+		t.Errorf("EC2 instances per region = %v, generator launched %v", ec2, m.RunInstances)
+	}
+	if !maps.Equal(ecs, m.ECSTasks) {
+		t.Errorf("ECS tasks per region = %v, generator started %v", ecs, m.ECSTasks)
 	}
 }
