@@ -209,3 +209,23 @@ func TestDemo(t *testing.T) {
 		t.Errorf("ECS tasks per region = %v, generator started %v", ecs, m.ECSTasks)
 	}
 }
+
+// TestHostileFileNamesStayInert: a file name or content quoted in the summary cannot
+// drive the terminal.
+func TestHostileFileNamesStayInert(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "evil\x1b]0;pwned\x07\u202e.json")
+	if err := os.WriteFile(name, []byte("\x1b[2Jnot json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := trailhound(t, "--db", filepath.Join(t.TempDir(), "c.duckdb"), "ingest", "files", dir)
+	if code != ExitPartial {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if strings.ContainsAny(stderr, "\x1b\x07\u202e") {
+		t.Errorf("raw control characters reached stderr: %q", stderr)
+	}
+	if !strings.Contains(stderr, `evil\u001b]0;pwned\u0007\u202e.json: not JSON`) {
+		t.Errorf("summary does not name the file escaped:\n%s", stderr)
+	}
+}
