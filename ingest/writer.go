@@ -85,6 +85,13 @@ func (w *writer) open(ctx context.Context) error {
 	if err := w.loadState(ctx); err != nil {
 		return err
 	}
+	return w.resetStaging(ctx)
+}
+
+// resetStaging (re)creates empty staging tables and their appenders. Each batch gets
+// fresh tables: rows deleted from a table would still be scanned by the next INSERT.
+func (w *writer) resetStaging(ctx context.Context) error {
+	w.closeAppenders()
 	for _, s := range staging {
 		q := fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s AS SELECT %s FROM %s LIMIT 0", s.staged, s.cols, s.table)
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
@@ -175,13 +182,11 @@ func (w *writer) commit(ctx context.Context) (err error) {
 			return fmt.Errorf("store digest: %w", err)
 		}
 	}
-	for _, s := range staging {
-		if _, err := w.conn.ExecContext(ctx, "DELETE FROM "+s.staged); err != nil {
-			return fmt.Errorf("clear %s: %w", s.staged, err)
-		}
-	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if err := w.resetStaging(ctx); err != nil {
+		return err
 	}
 	w.digests = w.digests[:0]
 	w.pending = 0
@@ -266,9 +271,10 @@ func (w *writer) finish(ctx context.Context, s *Summary) error {
 }
 
 func (w *writer) closeAppenders() {
-	for _, a := range []*duckdb.Appender{w.events, w.sources, w.files} {
-		if a != nil {
-			a.Close()
+	for _, a := range []**duckdb.Appender{&w.events, &w.sources, &w.files} {
+		if *a != nil {
+			(*a).Close()
+			*a = nil
 		}
 	}
 }
