@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/buger/jsonparser"
 	"github.com/minio/simdjson-go"
@@ -55,8 +56,14 @@ func reject(format string, args ...any) error {
 // Decode recognises the shape of one decompressed object and returns its records.
 // Malformed JSON, JSON that is not CloudTrail, and non-JSON input give a *RejectError;
 // nothing is returned from a rejected object.
+//
+// Text in the store must be UTF-8: invalid byte sequences (attacker-controlled fields can
+// carry them) become U+FFFD. source_files keeps the SHA-256 of the original bytes.
 func Decode(data []byte) (Decoded, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 BOM
+	if !utf8.Valid(data) {
+		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+	}
 	body := bytes.TrimSpace(data)
 	if len(body) == 0 {
 		return Decoded{}, reject("empty file")

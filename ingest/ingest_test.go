@@ -422,3 +422,25 @@ func TestTypedColumns(t *testing.T) {
 		t.Errorf("q2: read_only %v identity_type %v", ro2, itype2)
 	}
 }
+
+// TestInvalidUTF8: a record with invalid UTF-8 (hostile userAgent) is stored with U+FFFD
+// in place of the bad bytes, and does not take the files beside it down with it.
+func TestInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.json", []byte("{\"Records\":[{\"eventVersion\":\"1.08\",\"eventID\":\"u1\",\"eventTime\":\"2021-01-01T00:00:00Z\",\"userAgent\":\"evil\xff\xfeua\",\"eventName\":\"X\"}]}"))
+	writeFile(t, dir, "b.json", []byte(`[{"eventVersion":"1.08","eventID":"u2","eventTime":"2021-01-01T00:00:00Z","eventName":"Y"}]`))
+	st := openStore(t)
+	if _, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var ua string
+	if err := st.DB.QueryRow("SELECT user_agent FROM events WHERE event_id = 'u1'").Scan(&ua); err != nil {
+		t.Fatal(err)
+	}
+	if ua != "evil\uFFFDua" { // one U+FFFD for the run of bad bytes
+		t.Errorf("user_agent = %q", ua)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); n != 2 {
+		t.Errorf("events = %d, want 2", n)
+	}
+}
