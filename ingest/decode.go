@@ -71,7 +71,7 @@ func Decode(data []byte) (Decoded, error) {
 	if body[0] != '{' && body[0] != '[' {
 		return Decoded{}, reject("not JSON (starts with %s)", snippet(body))
 	}
-	if validJSON(body) {
+	if body, ok := checkJSON(body); ok {
 		if body[0] == '[' {
 			return decodeArray(body)
 		}
@@ -98,7 +98,79 @@ func validJSON(b []byte) bool {
 	if pj != nil {
 		parsers.Put(pj)
 	}
-	return err == nil // simdjson rejects a stream of several documents, as json.Valid does
+	return err == nil // like json.Valid, simdjson rejects a stream of several documents
+}
+
+// checkJSON reports whether doc is one valid JSON document, repairing what the grammar
+// allows but DuckDB's JSON functions refuse (lone surrogate escapes), so that one
+// record cannot make every JSON query on the store fail.
+func checkJSON(doc []byte) ([]byte, bool) {
+	if validJSON(doc) {
+		return doc, true
+	}
+	if !json.Valid(doc) {
+		return doc, false
+	}
+	if fixed := repairSurrogates(doc); fixed != nil {
+		return fixed, true
+	}
+	return doc, true // encoding/json has the last word
+}
+
+// repairSurrogates rewrites lone UTF-16 surrogate escapes (\ud800 without its pair),
+// which the JSON grammar allows but DuckDB's JSON functions reject, as \ufffd. It
+// returns nil when there is nothing to repair.
+func repairSurrogates(b []byte) []byte {
+	var out []byte
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 < len(b) && b[i+1] == 'u' && i+5 < len(b) {
+				r := hex4(b[i+2 : i+6])
+				paired := r >= 0xd800 && r < 0xdc00 && i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' &&
+					hex4(b[i+8:i+12]) >= 0xdc00 && hex4(b[i+8:i+12]) < 0xe000
+				switch {
+				case paired:
+					i += 11
+					continue
+				case r >= 0xd800 && r < 0xe000:
+					if out == nil {
+						out = bytes.Clone(b)
+					}
+					copy(out[i+2:i+6], "fffd")
+				}
+				i += 5
+				continue
+			}
+			i++ // skip the escaped character
+		}
+	}
+	return out
+}
+
+func hex4(h []byte) int {
+	n := 0
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			n = n<<4 | int(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return n
 }
 
 // decodeObject handles a document that is one JSON object.
@@ -208,7 +280,8 @@ func decodeJSONL(body []byte) (Decoded, error) {
 		if len(ln) == 0 {
 			continue
 		}
-		if !json.Valid(ln) {
+		ln, ok := checkJSON(ln)
+		if !ok {
 			return Decoded{}, malformedLine(ln, line)
 		}
 		if ln[0] != '{' {

@@ -444,3 +444,36 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("events = %d, want 2", n)
 	}
 }
+
+// TestLoneSurrogates: JSON the grammar allows but DuckDB's JSON functions refuse (a lone
+// surrogate escape) is repaired, so one record cannot break JSON queries on the store.
+func TestLoneSurrogates(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.json", []byte(`[{"eventVersion":"1.08","eventID":"s1","eventTime":"2021-01-01T00:00:00Z","userAgent":"a\u0000b\ud800x\\ud800","eventName":"X","requestParameters":{"k":"\ud83d\ude00"}}]`))
+	st := openStore(t)
+	if _, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var ua, emoji string
+	if err := st.DB.QueryRow(`SELECT record->>'userAgent', request_parameters->>'k' FROM events WHERE event_id = 's1'`).Scan(&ua, &emoji); err != nil {
+		t.Fatal(err)
+	}
+	if ua != "a\x00b\uFFFDx\\ud800" || emoji != "😀" {
+		t.Errorf("userAgent %q, k %q", ua, emoji)
+	}
+}
+
+func TestRepairSurrogates(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"a":"\ud800"}`:        `{"a":"\ufffd"}`,
+		`{"a":"\\ud800"}`:       "",
+		`{"a":"\ud83d\ude00"}`:  "",
+		`{"a":"\udc00\ud800x"}`: `{"a":"\ufffd\ufffdx"}`,
+		`{"\ud800":1,"b":"\\"}`: `{"\ufffd":1,"b":"\\"}`,
+	} {
+		got := string(repairSurrogates([]byte(in)))
+		if got != want {
+			t.Errorf("repairSurrogates(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
