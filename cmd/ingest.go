@@ -66,7 +66,7 @@ Exit codes: 0 all read, 3 some inputs unreadable (listed in the summary), 1 fail
 
 // ingestMemoryLimit caps DuckDB's buffers during an ingest, which keeps the whole
 // process well under 1 GiB however large the input.
-const ingestMemoryLimit = "512MB"
+const ingestMemoryLimit = "384MB"
 
 // runIngest opens the store, runs one ingest and prints its summary on stderr.
 func runIngest(ctx context.Context, e *env, command string, src ingest.Source, maxDecompressed int64) error {

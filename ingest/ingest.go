@@ -77,7 +77,7 @@ type item struct {
 }
 
 // queueBytes bounds the decompressed bytes waiting for the writer.
-const queueBytes = 64 << 20
+const queueBytes = 32 << 20
 
 type knownFile struct {
 	sha256  string
@@ -117,6 +117,9 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	prog := newProgress(opts.Progress)
 	defer prog.stop()
 
+	// work stops the lister and the decoders early when the writer fails.
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
 	objects := make(chan Object, 64)
 	// Decoded objects wait for the writer in a queue bounded by bytes, not by count, so
 	// decoding runs ahead while the writer commits, and memory stays bounded.
@@ -125,21 +128,22 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	var listErr error
 	go func() {
 		defer close(objects)
-		listErr = src.List(ctx, objects)
+		listErr = src.List(work, objects)
 	}()
 	var wg sync.WaitGroup
 	for range opts.Workers {
 		wg.Go(func() {
 			for o := range objects {
-				it := readObject(ctx, o, known, opts.MaxDecompressed)
+				it := readObject(work, o, known, opts.MaxDecompressed)
 				prog.bytes.Add(it.p.Size)
-				it.weight = min(int64(len(it.p.Content))+1, queueBytes)
-				if err := budget.Acquire(ctx, it.weight); err != nil {
+				it.weight = min(int64(cap(it.p.Content))+1, queueBytes)
+				if err := budget.Acquire(work, it.weight); err != nil {
 					return
 				}
 				select {
 				case items <- it:
-				case <-ctx.Done():
+				case <-work.Done():
+					budget.Release(it.weight)
 					return
 				}
 			}
@@ -155,6 +159,9 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		}
 		werr = handle(wctx, w, it, &sum, log)
 		budget.Release(it.weight)
+		if werr != nil {
+			stopWork()
+		}
 		prog.files.Add(1)
 		prog.events.Store(sum.Records)
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,7 +45,13 @@ func readPayload(r io.Reader, maxDecompressed int64) (payload, error) {
 	}
 	defer zr.Close()
 	var buf bytes.Buffer
-	buf.Grow(min(len(stored)*12, int(maxDecompressed)))
+	// The gzip trailer's ISIZE is the decompressed size (mod 2^32, of the last member):
+	// allocate exactly that, so memory is not doubled by buffer growth.
+	if len(stored) >= 18 {
+		if hint := int64(binary.LittleEndian.Uint32(stored[len(stored)-4:])); hint < maxDecompressed {
+			buf.Grow(int(hint) + bytes.MinRead)
+		}
+	}
 	n, err := io.Copy(&buf, io.LimitReader(zr, maxDecompressed+1))
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):

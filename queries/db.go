@@ -80,6 +80,9 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	}
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
+		// Hand freed memory back to the OS as work goes, so RSS follows the limit.
+		q.Set("allocator_background_threads", "true")
+		q.Set("allocator_flush_threshold", "16MB")
 	}
 	dsn := path + "?" + q.Encode()
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
