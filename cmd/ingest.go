@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -131,4 +130,3 @@ func safeText(s string) string {
 	return b.String()
 }
 
-var _ = errors.New

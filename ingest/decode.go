@@ -188,7 +188,7 @@ func decodeObject(obj []byte) (Decoded, error) {
 			return Decoded{}, reject(`"Events" is not an array`)
 		}
 		d := Decoded{Shape: ShapeLookup}
-		if err := eachElement(v, "Events", func(i int, el []byte) error {
+		if err := eachElement(v, func(i int, el []byte) error {
 			r, err := lookupRecord(el)
 			if err != nil {
 				return reject("Events[%d]: %v", i, err)
@@ -246,7 +246,7 @@ func decodeRecords(obj []byte) (Decoded, error) {
 // decodeArray handles a JSON array of events (or of lookup-events items).
 func decodeArray(arr []byte) (Decoded, error) {
 	d := Decoded{Shape: ShapeArray}
-	err := eachElement(arr, "", func(i int, el []byte) error {
+	err := eachElement(arr, func(i int, el []byte) error {
 		k := classify(el)
 		switch {
 		case k.event:
@@ -339,7 +339,7 @@ func parseDigest(obj []byte) *Digest {
 }
 
 // eachElement calls fn for every element of a (valid) JSON array, stopping at the first error.
-func eachElement(arr []byte, _ string, fn func(i int, el []byte) error) error {
+func eachElement(arr []byte, fn func(i int, el []byte) error) error {
 	var ferr error
 	i := 0
 	_, err := jsonparser.ArrayEach(arr, func(el []byte, typ jsonparser.ValueType, _ int, _ error) {
