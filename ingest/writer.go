@@ -50,8 +50,8 @@ const (
 	commitEvery = 30 * time.Second
 )
 
-// eventColumns are the stored columns of events, in eventRow's order (its JSON
-// sub-documents are virtual columns computed from record).
+// eventColumns are the columns of event_rows (the table under the events view), in
+// eventRow's order.
 var eventColumns = []string{"event_id", "event_time", "event_source", "event_name", "aws_region",
 	"source_ip", "user_agent", "identity_type", "principal_id", "arn", "account_id", "access_key_id",
 	"user_name", "session_issuer_arn", "error_code", "error_message", "read_only", "event_type",
@@ -63,7 +63,7 @@ var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "et
 // staging pairs each store table with its staging table and columns.
 var staging = []struct{ table, staged, cols string }{
 	{"source_files", "staged_files", strings.Join(sourceFileColumns, ", ")},
-	{"events", "staged_events", strings.Join(eventColumns, ", ")},
+	{"event_rows", "staged_events", strings.Join(eventColumns, ", ")},
 	{"event_sources", "staged_sources", "event_id, file_id"},
 }
 
@@ -119,7 +119,7 @@ func (w *writer) loadState(ctx context.Context) error {
 		"SELECT coalesce(max(file_id), 0) + 1 FROM source_files").Scan(&w.nextFileID); err != nil {
 		return fmt.Errorf("read source_files: %w", err)
 	}
-	rows, err := w.conn.QueryContext(ctx, "SELECT event_id FROM events")
+	rows, err := w.conn.QueryContext(ctx, "SELECT event_id FROM event_rows")
 	if err != nil {
 		return fmt.Errorf("read event ids: %w", err)
 	}

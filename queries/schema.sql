@@ -6,12 +6,13 @@ CREATE TABLE IF NOT EXISTS meta (
     value VARCHAR NOT NULL
 );
 
--- One row per CloudTrail event (eventID). The typed columns are derived from `record`,
--- the whole original record, and can be rebuilt from it. `record` keeps the exact bytes
--- CloudTrail wrote (a JSON type would re-serialise them); every DuckDB JSON function and
--- operator reads it as JSON: record->>'$.requestParameters.userName', json_keys(record).
-CREATE TABLE IF NOT EXISTS events (
-    event_id             VARCHAR NOT NULL, -- eventID; "th-<hex>" (SHA-256 of the compacted record) when the record has none
+-- One row per CloudTrail event (eventID), as stored. Query the `events` view below, which
+-- adds the JSON sub-documents. The typed columns are derived from `record`, the whole
+-- original record, and can be rebuilt from it. `record` keeps the bytes CloudTrail wrote
+-- (a JSON type would re-serialise them); every DuckDB JSON function and operator reads it
+-- as JSON: record->>'$.requestParameters.userName', json_keys(record).
+CREATE TABLE IF NOT EXISTS event_rows (
+    event_id             VARCHAR NOT NULL, -- eventID; "th-<hex>" (SHA-256 of the canonical record) when the record has none
     event_time           TIMESTAMPTZ,      -- eventTime (or @timestamp), UTC; NULL when absent or unparseable
     event_source         VARCHAR,
     event_name           VARCHAR,
@@ -32,13 +33,20 @@ CREATE TABLE IF NOT EXISTS events (
     event_category       VARCHAR,
     recipient_account_id VARCHAR,
     event_version        VARCHAR,
-    record               VARCHAR NOT NULL, -- the whole original record: its JSON text, byte for byte as read
-    -- Derived at query time from record (DuckDB virtual columns): no second copy on disk.
-    -- JSON null and absent are both SQL NULL.
-    request_parameters   JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.requestParameters') <> 'NULL' THEN json_extract(record, '$.requestParameters') END) VIRTUAL,
-    response_elements    JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.responseElements') <> 'NULL' THEN json_extract(record, '$.responseElements') END) VIRTUAL,
-    resources            JSON GENERATED ALWAYS AS (CASE WHEN json_type(record, '$.resources') <> 'NULL' THEN json_extract(record, '$.resources') END) VIRTUAL
+    record               VARCHAR NOT NULL  -- the whole original record: its JSON text
 );
+
+-- events: every stored column, plus the JSON sub-documents computed from record when read
+-- (not stored twice, and not parsed at ingest). JSON null and absent are both SQL NULL.
+CREATE OR REPLACE VIEW events AS
+SELECT *,
+    CASE WHEN json_type(record, '$.requestParameters') <> 'NULL'
+         THEN json_extract(record, '$.requestParameters') END AS request_parameters,
+    CASE WHEN json_type(record, '$.responseElements') <> 'NULL'
+         THEN json_extract(record, '$.responseElements') END AS response_elements,
+    CASE WHEN json_type(record, '$.resources') <> 'NULL'
+         THEN json_extract(record, '$.resources') END AS resources
+FROM event_rows;
 
 -- Every object events were read from: a local file, an S3 object, an event-history region.
 -- The chain of custody: size and SHA-256 of the bytes as stored, when they were read.
