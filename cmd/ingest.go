@@ -129,4 +129,3 @@ func safeText(s string) string {
 	}
 	return b.String()
 }
-

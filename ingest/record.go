@@ -12,113 +12,43 @@ import (
 	"github.com/buger/jsonparser"
 )
 
-// Record is one CloudTrail event: the original JSON, and the fields investigations
-// filter on, extracted from it. Empty strings mean absent or null.
+// Record is one CloudTrail event as the decoder hands it to the writer: the original
+// JSON and the two fields Go decides. Every other column is derived from Raw by DuckDB
+// (queries/insert_events.sql).
 type Record struct {
-	EventID            string    // eventID, or a synthetic id derived from the content
-	Time               time.Time // eventTime (or @timestamp), UTC; zero when absent or unparseable
-	EventSource        string
-	EventName          string
-	Region             string
-	SourceIP           string
-	UserAgent          string
-	IdentityType       string
-	PrincipalID        string
-	ARN                string
-	AccountID          string
-	AccessKeyID        string
-	UserName           string
-	SessionIssuerARN   string
-	ErrorCode          string
-	ErrorMessage       string
-	ReadOnly           int8 // -1 absent, 0 false, 1 true (JSON booleans or "true"/"false")
-	EventType          string
-	EventCategory      string
-	RecipientAccountID string
-	EventVersion       string
-	Raw                []byte // the whole record, exactly as read
+	EventID string    // eventID, or a synthetic id derived from the content
+	Time    time.Time // eventTime (or @timestamp), UTC; zero when absent or unparseable
+	Raw     []byte    // the whole record, as read
 }
 
-// parseRecord extracts the typed fields of one event in one pass over its top-level
-// keys (and one over userIdentity). It never fails: a field of an unexpected type is
-// kept as its JSON text. Strings that need no unescaping point into the object's
-// buffer, which outlives the record's trip through the writer.
+var recordPaths = [][]string{{"eventID"}, {"eventTime"}}
+
+// parseRecord reads a record's id and time. EachKey stops as soon as both are found.
 func parseRecord(raw []byte) Record {
-	r := Record{Raw: raw, ReadOnly: -1}
-	var eventTime, timestamp string
-	jsonparser.ObjectEach(raw, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
-		switch string(key) {
-		case "eventID":
-			r.EventID = stringValue(val, typ)
-		case "eventTime":
-			eventTime = stringValue(val, typ)
-		case "@timestamp":
-			timestamp = stringValue(val, typ)
-		case "eventSource":
-			r.EventSource = stringValue(val, typ)
-		case "eventName":
-			r.EventName = stringValue(val, typ)
-		case "awsRegion":
-			r.Region = stringValue(val, typ)
-		case "sourceIPAddress":
-			r.SourceIP = stringValue(val, typ)
-		case "userAgent":
-			r.UserAgent = stringValue(val, typ)
-		case "userIdentity":
-			if typ == jsonparser.Object {
-				parseIdentity(val, &r)
-			}
-		case "errorCode":
-			r.ErrorCode = stringValue(val, typ)
-		case "errorMessage":
-			r.ErrorMessage = stringValue(val, typ)
-		case "readOnly":
-			r.ReadOnly = boolValue(val, typ)
-		case "eventType":
-			r.EventType = stringValue(val, typ)
-		case "eventCategory":
-			r.EventCategory = stringValue(val, typ)
-		case "recipientAccountId":
-			r.RecipientAccountID = stringValue(val, typ)
-		case "eventVersion":
-			r.EventVersion = stringValue(val, typ)
+	r := Record{Raw: raw}
+	var eventTime string
+	jsonparser.EachKey(raw, func(idx int, val []byte, typ jsonparser.ValueType, err error) {
+		if err != nil {
+			return
 		}
-		return nil
-	})
+		switch idx {
+		case 0:
+			r.EventID = stringValue(val, typ)
+		case 1:
+			eventTime = stringValue(val, typ)
+		}
+	}, recordPaths...)
 	if eventTime == "" {
-		eventTime = timestamp // Logstash-style exports
+		// Logstash-style exports carry @timestamp instead of eventTime.
+		if v, typ, _, err := jsonparser.Get(raw, "@timestamp"); err == nil {
+			eventTime = stringValue(v, typ)
+		}
 	}
 	r.Time = parseTime(eventTime)
 	if r.EventID == "" {
 		r.EventID = syntheticID(raw)
 	}
 	return r
-}
-
-func parseIdentity(obj []byte, r *Record) {
-	jsonparser.ObjectEach(obj, func(key, val []byte, typ jsonparser.ValueType, _ int) error {
-		switch string(key) {
-		case "type":
-			r.IdentityType = stringValue(val, typ)
-		case "principalId":
-			r.PrincipalID = stringValue(val, typ)
-		case "arn":
-			r.ARN = stringValue(val, typ)
-		case "accountId":
-			r.AccountID = stringValue(val, typ)
-		case "accessKeyId":
-			r.AccessKeyID = stringValue(val, typ)
-		case "userName":
-			r.UserName = stringValue(val, typ)
-		case "sessionContext":
-			if typ == jsonparser.Object {
-				if v, t, _, err := jsonparser.Get(val, "sessionIssuer", "arn"); err == nil {
-					r.SessionIssuerARN = stringValue(v, t)
-				}
-			}
-		}
-		return nil
-	})
 }
 
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its
@@ -205,23 +135,4 @@ func parseDigits(s string) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
-}
-
-// boolValue accepts JSON booleans and the strings "true"/"false" some exports use.
-func boolValue(val []byte, typ jsonparser.ValueType) int8 {
-	switch typ {
-	case jsonparser.Boolean:
-		if string(val) == "true" {
-			return 1
-		}
-		return 0
-	case jsonparser.String:
-		switch strings.ToLower(strings.TrimSpace(string(val))) {
-		case "true":
-			return 1
-		case "false":
-			return 0
-		}
-	}
-	return -1
 }

@@ -12,6 +12,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/zeebo/xxh3"
+
+	"github.com/trailhound/trailhound/queries"
 )
 
 // writer is the only code that inserts into the store. One goroutine owns it: it holds
@@ -52,20 +54,13 @@ const (
 	commitEvery = 30 * time.Second
 )
 
-// eventColumns are the columns of event_rows (the table under the events view), in
-// eventRow's order.
-var eventColumns = []string{"event_id", "event_time", "event_source", "event_name", "aws_region",
-	"source_ip", "user_agent", "identity_type", "principal_id", "arn", "account_id", "access_key_id",
-	"user_name", "session_issuer_arn", "error_code", "error_message", "read_only", "event_type",
-	"event_category", "recipient_account_id", "event_version", "record"}
-
 var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
 	"shape", "records", "events_new", "read_at", "run_id"}
 
 // staging pairs each store table with its staging table and columns.
 var staging = []struct{ table, staged, cols string }{
 	{"source_files", "staged_files", strings.Join(sourceFileColumns, ", ")},
-	{"event_rows", "staged_events", strings.Join(eventColumns, ", ")},
+	{"event_rows", "staged_events", "event_id, event_time, record"}, // see queries/insert_events.sql
 	{"event_sources", "staged_sources", "event_id, file_id"},
 }
 
@@ -172,6 +167,9 @@ func (w *writer) commit(ctx context.Context) (err error) {
 	}()
 	for _, s := range staging {
 		q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", s.table, s.cols, s.cols, s.staged)
+		if s.table == "event_rows" {
+			q = queries.InsertEventsSQL
+		}
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("write %s: %w", s.table, err)
 		}
@@ -232,7 +230,7 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 			res.Present++
 			continue
 		}
-		if err := w.events.AppendRow(eventRow(r)...); err != nil {
+		if err := w.events.AppendRow(r.EventID, nullTime(r.Time), bytesString(r.Raw)); err != nil {
 			return res, fmt.Errorf("stage event %s: %w", r.EventID, err)
 		}
 		w.seen[k] = struct{}{}
@@ -286,22 +284,6 @@ func (w *writer) closeAppenders() {
 func (w *writer) close() {
 	w.closeAppenders()
 	w.conn.Close()
-}
-
-// eventRow lists a record's values in eventColumns order.
-func eventRow(r *Record) []driver.Value {
-	var ro any
-	if r.ReadOnly >= 0 {
-		ro = r.ReadOnly == 1
-	}
-	return []driver.Value{
-		r.EventID, nullTime(r.Time), nullString(r.EventSource), nullString(r.EventName), nullString(r.Region),
-		nullString(r.SourceIP), nullString(r.UserAgent), nullString(r.IdentityType), nullString(r.PrincipalID),
-		nullString(r.ARN), nullString(r.AccountID), nullString(r.AccessKeyID), nullString(r.UserName),
-		nullString(r.SessionIssuerARN), nullString(r.ErrorCode), nullString(r.ErrorMessage), ro,
-		nullString(r.EventType), nullString(r.EventCategory), nullString(r.RecipientAccountID),
-		nullString(r.EventVersion), bytesString(r.Raw),
-	}
 }
 
 func nullString(s string) any {

@@ -24,7 +24,7 @@ type Query struct {
 	SQL         string
 }
 
-// Canned lists the canned queries, sorted by name (schema.sql is not one).
+// Canned lists the canned queries, sorted by name (schema.sql and insert_events.sql are not ones).
 func Canned() ([]Query, error) {
 	entries, err := fs.Glob(files, "*.sql")
 	if err != nil {
@@ -32,8 +32,8 @@ func Canned() ([]Query, error) {
 	}
 	var qs []Query
 	for _, e := range entries {
-		if e == "schema.sql" {
-			continue
+		if e == "schema.sql" || e == "insert_events.sql" {
+			continue // the store's own SQL, not canned queries
 		}
 		b, err := files.ReadFile(e)
 		if err != nil {

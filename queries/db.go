@@ -23,6 +23,12 @@ import (
 //go:embed schema.sql
 var SchemaSQL string
 
+// InsertEventsSQL moves a staged batch into event_rows, deriving the typed columns
+// from each record (see the file's header).
+//
+//go:embed insert_events.sql
+var InsertEventsSQL string
+
 // SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused.
 const SchemaVersion = 1
 
