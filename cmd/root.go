@@ -15,7 +15,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trailhound/trailhound/ingest"
-	"github.com/trailhound/trailhound/queries"
 )
 
 // Exit codes.
@@ -79,9 +78,6 @@ func report(e *env, c *cobra.Command, err error) int {
 	case errors.Is(err, ingest.ErrPartial):
 		fmt.Fprintf(e.err, "partial: %v\n", err)
 		return ExitPartial
-	case errors.Is(err, queries.ErrLocked):
-		fmt.Fprintf(e.err, "Error: %v\n", err)
-		return ExitFailure
 	}
 	fmt.Fprintf(e.err, "Error: %v\n", err)
 	return ExitFailure

@@ -183,19 +183,15 @@ func decodeObject(obj []byte) (Decoded, error) {
 	case k.records:
 		return decodeRecords(obj)
 	case k.lookupList:
-		v, typ, _, err := jsonparser.Get(obj, "Events")
-		if err != nil || typ != jsonparser.Array {
-			return Decoded{}, reject(`"Events" is not an array`)
-		}
 		d := Decoded{Shape: ShapeLookup}
-		if err := eachElement(v, func(i int, el []byte) error {
+		if err := eachElement(obj, func(i int, el []byte) error {
 			r, err := lookupRecord(el)
 			if err != nil {
 				return reject("Events[%d]: %v", i, err)
 			}
 			d.Records = append(d.Records, r)
 			return nil
-		}); err != nil {
+		}, "Events"); err != nil {
 			return Decoded{}, err
 		}
 		return d, nil
@@ -221,24 +217,12 @@ func isRecordsFile(obj []byte) bool {
 // decodeRecords reads {"Records":[...]}: every element is taken as an event.
 func decodeRecords(obj []byte) (Decoded, error) {
 	d := Decoded{Shape: ShapeRecords}
-	var bad error
-	i := 0
-	_, err := jsonparser.ArrayEach(obj, func(el []byte, typ jsonparser.ValueType, _ int, _ error) {
-		if bad != nil {
-			return
-		}
-		if typ != jsonparser.Object {
-			bad = reject("Records[%d] is a JSON %s, not an event object", i, typ)
-			return
-		}
+	err := eachElement(obj, func(_ int, el []byte) error {
 		d.Records = append(d.Records, parseRecord(el))
-		i++
+		return nil
 	}, "Records")
-	if bad != nil {
-		return Decoded{}, bad
-	}
 	if err != nil {
-		return Decoded{}, reject(`read "Records": %v`, err)
+		return Decoded{}, err
 	}
 	return d, nil
 }
@@ -338,26 +322,31 @@ func parseDigest(obj []byte) *Digest {
 	return d
 }
 
-// eachElement calls fn for every element of a (valid) JSON array, stopping at the first error.
-func eachElement(arr []byte, fn func(i int, el []byte) error) error {
+// eachElement calls fn for every element of a (valid) JSON array, or of the array at
+// keys inside an object, stopping at the first error. Every element must be an object.
+func eachElement(doc []byte, fn func(i int, el []byte) error, keys ...string) error {
+	where := "element"
+	if len(keys) > 0 {
+		where = keys[0] + " element"
+	}
 	var ferr error
 	i := 0
-	_, err := jsonparser.ArrayEach(arr, func(el []byte, typ jsonparser.ValueType, _ int, _ error) {
+	_, err := jsonparser.ArrayEach(doc, func(el []byte, typ jsonparser.ValueType, _ int, _ error) {
 		if ferr != nil {
 			return
 		}
 		if typ != jsonparser.Object {
-			ferr = reject("element %d is a JSON %s, not an object", i, typ)
+			ferr = reject("%s %d is a JSON %s, not an object", where, i, typ)
 			return
 		}
 		ferr = fn(i, el)
 		i++
-	})
+	}, keys...)
 	if ferr != nil {
 		return ferr
 	}
 	if err != nil {
-		return reject("read array: %v", err)
+		return reject("read %s array: %v", where, err)
 	}
 	return nil
 }
