@@ -182,7 +182,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := q.Run(t.Context(), st.DB)
+	rows, err := q.Run(t.Context(), st.DB, queries.Params{})
 	if err != nil {
 		t.Fatal(err)
 	}

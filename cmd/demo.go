@@ -102,7 +102,7 @@ func printCanned(ctx context.Context, w io.Writer, st *queries.Store, name strin
 		return err
 	}
 	fmt.Fprintf(w, "## %s: %s\n", q.Name, q.Description)
-	rows, err := q.Run(ctx, st.DB)
+	rows, err := q.Run(ctx, st.DB, queries.Params{})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 )
 
 // files holds the canned queries: one .sql file each, with a comment header.
@@ -63,9 +64,44 @@ func Lookup(name string) (Query, error) {
 	return Query{}, fmt.Errorf("no canned query %q", name)
 }
 
-// Run runs a canned query; its rows are the caller's to close.
-func (q Query) Run(ctx context.Context, db *sql.DB, args ...any) (*sql.Rows, error) {
-	rows, err := db.QueryContext(ctx, q.SQL, args...)
+// Params scope a canned query. They are bound as DuckDB named parameters, never formatted
+// into the SQL: $keys (VARCHAR[]: the seed access keys; empty = the whole store), $from and
+// $to (TIMESTAMPTZ; NULL = unbounded, the window is [from, to)). A query binds only the
+// parameters its SQL names.
+type Params struct {
+	Keys     []string
+	From, To time.Time // zero = unbounded
+}
+
+// args returns the named parameters q's SQL refers to.
+func (q Query) args(p Params) []any {
+	var args []any
+	if strings.Contains(q.SQL, "$keys") {
+		keys := p.Keys
+		if keys == nil {
+			keys = []string{}
+		}
+		args = append(args, sql.Named("keys", keys))
+	}
+	for _, t := range []struct {
+		name string
+		v    time.Time
+	}{{"from", p.From}, {"to", p.To}} {
+		if !strings.Contains(q.SQL, "$"+t.name) {
+			continue
+		}
+		if t.v.IsZero() {
+			args = append(args, sql.Named(t.name, nil))
+		} else {
+			args = append(args, sql.Named(t.name, t.v.UTC()))
+		}
+	}
+	return args
+}
+
+// Run runs a canned query with p bound; its rows are the caller's to close.
+func (q Query) Run(ctx context.Context, db *sql.DB, p Params) (*sql.Rows, error) {
+	rows, err := db.QueryContext(ctx, q.SQL, q.args(p)...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.Name, err)
 	}

@@ -78,7 +78,7 @@ func TestCannedQueriesHaveHeaders(t *testing.T) {
 		if !strings.Contains(q.SQL, "ORDER BY") {
 			t.Errorf("%s: no ORDER BY: output would not be deterministic", q.Name)
 		}
-		rows, err := q.Run(t.Context(), st.DB) // runs on an empty store
+		rows, err := q.Run(t.Context(), st.DB, Params{}) // runs on an empty store
 		if err != nil {
 			t.Errorf("%s: %v", q.Name, err)
 			continue
