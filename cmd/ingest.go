@@ -101,6 +101,9 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "events new:      %d\n", s.EventsNew)
 	fmt.Fprintf(w, "events present:  %d (already stored, or delivered twice)\n", s.EventsPresent)
+	if s.OutsideWindow > 0 {
+		fmt.Fprintf(w, "outside window:  %d (eventTime outside --from/--to; not stored)\n", s.OutsideWindow)
+	}
 	fmt.Fprintf(w, "files rejected:  %d\n", len(s.Rejected))
 	for _, r := range s.Rejected {
 		fmt.Fprintf(w, "  %s: %s\n", safeText(r.URI), safeText(r.Reason))

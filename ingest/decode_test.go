@@ -20,7 +20,11 @@ func readInput(t *testing.T, path string) []byte {
 		t.Fatalf("test input missing (is ../shared beside the clone?): %v", err)
 	}
 	defer f.Close()
-	p, err := readPayload(f, DefaultMaxDecompressed)
+	stored, err := readStored(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := readPayload(stored, DefaultMaxDecompressed)
 	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}

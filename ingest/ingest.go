@@ -37,9 +37,15 @@ type Source interface {
 
 // Options tunes Run.
 type Options struct {
-	Command         string // recorded in ingest_runs, e.g. "ingest files ./logs"
-	Workers         int    // decode workers; default GOMAXPROCS
-	MaxDecompressed int64  // per-object cap; default DefaultMaxDecompressed
+	Command string // recorded in ingest_runs, e.g. "ingest files ./logs"
+	// Concurrency is how many objects are fetched at once (default GOMAXPROCS; S3 wants
+	// more, to hide latency). Gunzip and decode run on at most GOMAXPROCS of them at a time.
+	Concurrency int
+	// From and To keep only records whose eventTime is in [From, To); zero is unbounded.
+	// Records without a time are kept. An object with records outside the window is not
+	// treated as fully read, so a later run with a wider window reads it again.
+	From, To        time.Time
+	MaxDecompressed int64 // per-object cap; default DefaultMaxDecompressed
 	Progress        io.Writer
 	Now             func() time.Time
 }
@@ -57,6 +63,7 @@ type Summary struct {
 	Records       int64 // CloudTrail records read (duplicates included)
 	EventsNew     int64 // events stored for the first time
 	EventsPresent int64 // records whose eventID was already stored
+	OutsideWindow int64 // records dropped because their eventTime is outside [From, To)
 	Rejected      []Rejection
 	Interrupted   bool
 	Elapsed       time.Duration
@@ -72,6 +79,8 @@ type item struct {
 	dec  Decoded
 	err  error
 	skip *knownFile // set when the same content was stored before
+	// outside counts the records dropped by the time window.
+	outside int64
 	// weight is the item's share of the decode queue's byte budget.
 	weight int64
 }
@@ -80,16 +89,17 @@ type item struct {
 const queueBytes = 32 << 20
 
 type knownFile struct {
-	sha256  string
-	records int64
+	sha256, etag string
+	records      int64
+	complete     bool // no record was left out by a time window
 }
 
 // Run reads every object of src into the store. It returns ErrPartial (wrapped) when some
 // objects were rejected, and ctx's error when interrupted; what was committed stays.
 func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *slog.Logger) (Summary, error) {
 	start := time.Now()
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.GOMAXPROCS(0)
 	}
 	if opts.MaxDecompressed <= 0 {
 		opts.MaxDecompressed = DefaultMaxDecompressed
@@ -131,10 +141,12 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		listErr = src.List(work, objects)
 	}()
 	var wg sync.WaitGroup
-	for range opts.Workers {
+	// CPU work (gunzip, decode) is bounded by the cores, whatever the fetch concurrency.
+	cpu := semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))
+	for range opts.Concurrency {
 		wg.Go(func() {
 			for o := range objects {
-				it := readObject(work, o, known, opts.MaxDecompressed)
+				it := readObject(work, o, known, cpu, opts)
 				prog.bytes.Add(it.p.Size)
 				it.weight = min(int64(cap(it.p.Content))+1, queueBytes)
 				if err := budget.Acquire(work, it.weight); err != nil {
@@ -208,37 +220,71 @@ func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Lo
 		sum.Digests++
 	}
 	sum.Records += int64(len(it.dec.Records))
+	sum.OutsideWindow += it.outside
 	sum.EventsNew += res.New
 	sum.EventsPresent += res.Present
 	return nil
 }
 
-// readObject is a decode worker's job: fetch, hash, gunzip, decode.
-func readObject(ctx context.Context, o Object, known map[string]knownFile, maxDecompressed int64) *item {
+// readObject is a worker's job: fetch, hash, gunzip, decode, keep the window.
+func readObject(ctx context.Context, o Object, known map[string]knownFile, cpu *semaphore.Weighted, opts Options) *item {
 	it := &item{obj: o}
+	k, wasRead := known[o.URI]
+	wasRead = wasRead && k.complete
+	if wasRead && o.ETag != "" && k.etag == o.ETag {
+		it.skip = &k // same object (key and ETag): not fetched again
+		return it
+	}
 	rc, err := o.Open(ctx)
 	if err != nil {
 		it.err = err
 		return it
 	}
-	it.p, err = readPayload(rc, maxDecompressed)
+	stored, err := readStored(rc)
 	rc.Close()
 	if err != nil {
 		it.err = err
 		return it
 	}
-	if k, ok := known[o.URI]; ok && k.sha256 == it.p.SHA256 {
+	if err := cpu.Acquire(ctx, 1); err != nil {
+		it.err = err
+		return it
+	}
+	defer cpu.Release(1)
+	it.p, err = readPayload(stored, opts.MaxDecompressed)
+	if err != nil {
+		it.err = err
+		return it
+	}
+	if wasRead && k.sha256 == it.p.SHA256 {
 		it.skip = &k
 		it.p.Content = nil
 		return it
 	}
 	it.dec, it.err = Decode(it.p.Content)
+	if it.err == nil && (!opts.From.IsZero() || !opts.To.IsZero()) {
+		it.outside = keepWindow(&it.dec, opts.From, opts.To)
+	}
 	return it
+}
+
+// keepWindow drops the records outside [from, to) and returns how many it dropped.
+func keepWindow(d *Decoded, from, to time.Time) int64 {
+	kept := d.Records[:0]
+	for _, r := range d.Records {
+		if r.Time.IsZero() || ((from.IsZero() || !r.Time.Before(from)) && (to.IsZero() || r.Time.Before(to))) {
+			kept = append(kept, r)
+		}
+	}
+	n := int64(len(d.Records) - len(kept))
+	d.Records = kept
+	return n
 }
 
 // loadKnownFiles lists the objects already stored, so unchanged ones are not decoded again.
 func loadKnownFiles(ctx context.Context, st *queries.Store) (map[string]knownFile, error) {
-	rows, err := st.DB.QueryContext(ctx, "SELECT uri, sha256, records FROM source_files WHERE sha256 IS NOT NULL")
+	rows, err := st.DB.QueryContext(ctx, `SELECT uri, sha256, coalesce(etag, ''), records, outside_window = 0
+		FROM source_files WHERE sha256 IS NOT NULL ORDER BY file_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read source_files: %w", err)
 	}
@@ -247,7 +293,7 @@ func loadKnownFiles(ctx context.Context, st *queries.Store) (map[string]knownFil
 	for rows.Next() {
 		var uri string
 		var k knownFile
-		if err := rows.Scan(&uri, &k.sha256, &k.records); err != nil {
+		if err := rows.Scan(&uri, &k.sha256, &k.etag, &k.records, &k.complete); err != nil {
 			return nil, fmt.Errorf("read source_files: %w", err)
 		}
 		known[uri] = k

@@ -477,3 +477,48 @@ func TestRepairSurrogates(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeWindow: only records in [From, To) are stored; an object cut by the window is
+// read again by a later run with a wider window, and then nothing is missing.
+func TestTimeWindow(t *testing.T) {
+	dir := t.TempDir()
+	const n = 90
+	writeFile(t, dir, "a.json.gz", gz(t, recordsFile(n, "w", 0)))
+	from := time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)
+	to := time.Date(2026, 11, 5, 0, 0, 0, 0, time.UTC)
+	var inWindow int64
+	for i := range n { // the times recordsFile writes
+		ts := time.Date(2026, 11, 1+i%9, i%24, i%60, 0, 0, time.UTC)
+		if !ts.Before(from) && ts.Before(to) {
+			inWindow++
+		}
+	}
+	st := openStore(t)
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.EventsNew != inWindow || sum.OutsideWindow != n-inWindow {
+		t.Fatalf("window run: new %d, outside %d; want %d, %d", sum.EventsNew, sum.OutsideWindow, inWindow, n-inWindow)
+	}
+	if got := count(t, st, "SELECT count(*) FROM events WHERE event_time < ? OR event_time >= ?", from, to); got != 0 {
+		t.Errorf("%d events outside the window were stored", got)
+	}
+	if got := count(t, st, "SELECT sum(outside_window) FROM source_files"); got != n-inWindow {
+		t.Errorf("source_files.outside_window = %d, want %d", got, n-inWindow)
+	}
+	sum, err = run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.FilesSkipped != 0 || sum.EventsNew != n-inWindow {
+		t.Fatalf("wider run: skipped %d, new %d; want 0, %d", sum.FilesSkipped, sum.EventsNew, n-inWindow)
+	}
+	if got := count(t, st, "SELECT count(*) FROM events"); got != n {
+		t.Errorf("%d events stored, want %d", got, n)
+	}
+	sum, err = run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if err != nil || sum.FilesSkipped != 1 {
+		t.Fatalf("third run: skipped %d (%v), want the complete file skipped", sum.FilesSkipped, err)
+	}
+}

@@ -23,15 +23,24 @@ type payload struct {
 	Content []byte
 }
 
-// readPayload reads an object whole, hashes the stored bytes, and gunzips them
-// (detected by magic number, not by name) up to maxDecompressed bytes.
-func readPayload(r io.Reader, maxDecompressed int64) (payload, error) {
-	h := sha256.New()
-	stored, err := io.ReadAll(io.TeeReader(r, h))
-	if err != nil {
-		return payload{}, fmt.Errorf("read: %w", err)
+// readStored reads an object's bytes as stored. A source whose body is already in memory
+// (an S3 object read with retries) hands over its buffer instead of being copied.
+func readStored(r io.Reader) ([]byte, error) {
+	if b, ok := r.(interface{ Bytes() []byte }); ok {
+		return b.Bytes(), nil
 	}
-	p := payload{Size: int64(len(stored)), SHA256: hex.EncodeToString(h.Sum(nil))}
+	stored, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return stored, nil
+}
+
+// readPayload hashes an object's stored bytes and gunzips them (detected by magic number,
+// not by name) up to maxDecompressed bytes.
+func readPayload(stored []byte, maxDecompressed int64) (payload, error) {
+	sum := sha256.Sum256(stored)
+	p := payload{Size: int64(len(stored)), SHA256: hex.EncodeToString(sum[:])}
 	if len(stored) < 2 || stored[0] != 0x1f || stored[1] != 0x8b {
 		if int64(len(stored)) > maxDecompressed {
 			return p, reject("file is larger than the %d MiB limit", maxDecompressed>>20)

@@ -55,7 +55,7 @@ const (
 )
 
 var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
-	"shape", "records", "events_new", "read_at", "run_id"}
+	"shape", "records", "outside_window", "events_new", "read_at", "run_id"}
 
 // staging pairs each store table with its staging table and columns.
 var staging = []struct{ table, staged, cols string }{
@@ -239,7 +239,7 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 	}
 	o := it.obj
 	err := w.files.AppendRow(fileID, o.Kind, o.URI, it.p.Size, nullString(it.p.SHA256), nullString(o.ETag),
-		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), res.New, w.now(), w.runID)
+		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), it.outside, res.New, w.now(), w.runID)
 	if err != nil {
 		return res, fmt.Errorf("stage source file %s: %w", o.URI, err)
 	}

@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS source_files (
     etag          VARCHAR,
     last_modified TIMESTAMPTZ,
     shape         VARCHAR NOT NULL,    -- records | array | object | jsonl | lookup-events | digest
-    records       BIGINT NOT NULL,     -- CloudTrail records in the object
+    records       BIGINT NOT NULL,     -- CloudTrail records kept from the object
+    outside_window BIGINT NOT NULL DEFAULT 0, -- records left out: eventTime outside the ingest's --from/--to
     events_new    BIGINT NOT NULL,     -- of those, events first stored from this object
     read_at       TIMESTAMPTZ NOT NULL,
     run_id        BIGINT NOT NULL
