@@ -80,6 +80,10 @@ func report(e *env, c *cobra.Command, err error) int {
 		return ExitPartial
 	}
 	fmt.Fprintf(e.err, "Error: %v\n", err)
+	var h *ingest.AWSHint
+	if errors.As(err, &h) {
+		fmt.Fprintf(e.err, "Hint: %s\n", h.Hint)
+	}
 	return ExitFailure
 }
 

@@ -1,0 +1,118 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+)
+
+// AWSOptions select the credentials and the default region for the AWS sources.
+type AWSOptions struct {
+	Profile string // shared config profile; "" = the default chain (env, profile, SSO, roles, IMDS)
+	Region  string // "" = from the environment or profile, else us-east-1
+}
+
+// LoadAWSConfig resolves credentials through the SDK's standard chain. The SDK's own
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables are honoured by the clients
+// made from it. Retries: up to 10 attempts with backoff for throttling, 5xx, resets and
+// timeouts, and no client-side retry quota (under concurrency that quota fails a run
+// instead of slowing it: aws-sdk-go-v2 #1665). SDK log lines go to log.
+func LoadAWSConfig(ctx context.Context, o AWSOptions, log *slog.Logger) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = 10
+				so.RateLimiter = ratelimit.None
+			})
+		}),
+		config.WithLogger(slogLogger{log}),
+	}
+	if o.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return cfg, ExplainAWSError(fmt.Errorf("load AWS configuration: %w", err), o.Profile)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return cfg, nil
+}
+
+// slogLogger sends the SDK's log lines (e.g. checksum warnings) to slog, not to stderr.
+type slogLogger struct{ log *slog.Logger }
+
+func (l slogLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "aws sdk: "+fmt.Sprintf(format, v...))
+}
+
+// AWSHint is an error with the fix a user can apply.
+type AWSHint struct {
+	Err  error
+	Hint string
+}
+
+func (e *AWSHint) Error() string { return e.Err.Error() }
+func (e *AWSHint) Unwrap() error { return e.Err }
+
+// ExplainAWSError adds the fix to the AWS errors users hit most: an expired SSO session,
+// no credentials at all, expired or invalid keys. Other errors are returned as they are.
+func ExplainAWSError(err error, profile string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	login := "aws sso login"
+	if profile != "" {
+		login += " --profile " + profile
+	}
+	var ae smithy.APIError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	switch {
+	case strings.Contains(msg, "SSO session has expired") || strings.Contains(msg, "sso session has expired") ||
+		strings.Contains(msg, "failed to refresh cached credentials"):
+		return &AWSHint{err, "the SSO session has expired: run `" + login + "`, then run trailhound again"}
+	case strings.Contains(msg, "get credentials:") || strings.Contains(msg, "no EC2 IMDS role found"):
+		return &AWSHint{err, "no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}
+	case code == "ExpiredToken" || code == "ExpiredTokenException" || code == "RequestExpired":
+		return &AWSHint{err, "the AWS credentials have expired: refresh them (`" + login + "` for SSO), then run trailhound again"}
+	case code == "InvalidAccessKeyId" || code == "InvalidClientTokenId" || code == "UnrecognizedClientException":
+		return &AWSHint{err, "AWS does not recognise this access key: it may be deactivated or deleted (after a leak, use a new key of an admin user)"}
+	case code == "SignatureDoesNotMatch":
+		return &AWSHint{err, "the secret access key does not match the access key id"}
+	}
+	return err
+}
+
+// IsAccessDenied reports whether err is AWS refusing the call for lack of permission.
+func IsAccessDenied(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AllAccessDisabled", "Forbidden":
+		return true
+	}
+	return false
+}
