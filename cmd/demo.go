@@ -75,8 +75,8 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if opts.GenerateOnly {
 		return nil
 	}
-	if err := runIngest(ctx, e, "demo: ingest files "+trail, ingest.Files{Paths: []string{trail}},
-		ingest.DefaultMaxDecompressed); err != nil {
+	if _, err := runIngest(ctx, e, ingest.Files{Paths: []string{trail}},
+		ingest.Options{Command: "demo: ingest files " + trail}); err != nil {
 		return err
 	}
 	st, err := queries.Open(ctx, e.db, queries.OpenOptions{ReadOnly: true})

@@ -18,7 +18,7 @@ func newIngestCmd(e *env) *cobra.Command {
 		Short: "Load CloudTrail into the store",
 		Long:  "Load CloudTrail into the store. Events are de-duplicated by eventID; every source is recorded.",
 	}
-	c.AddCommand(newIngestFilesCmd(e))
+	c.AddCommand(newIngestFilesCmd(e), newIngestS3Cmd(e))
 	return c
 }
 
@@ -54,8 +54,9 @@ Exit codes: 0 all read, 3 some inputs unreadable (listed in the summary), 1 fail
 			if err := ingest.CheckPaths(args); err != nil {
 				return usageError{err}
 			}
-			return runIngest(c.Context(), e, "ingest files "+strings.Join(args, " "),
-				ingest.Files{Paths: opts.Paths}, opts.MaxDecompressed)
+			_, err := runIngest(c.Context(), e, ingest.Files{Paths: opts.Paths}, ingest.Options{
+				Command: "ingest files " + strings.Join(args, " "), MaxDecompressed: opts.MaxDecompressed})
+			return err
 		},
 	}
 	c.Flags().Int64Var(&maxMiB, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
@@ -69,21 +70,18 @@ Exit codes: 0 all read, 3 some inputs unreadable (listed in the summary), 1 fail
 const ingestMemoryLimit = "256MB"
 
 // runIngest opens the store, runs one ingest and prints its summary on stderr.
-func runIngest(ctx context.Context, e *env, command string, src ingest.Source, maxDecompressed int64) error {
+func runIngest(ctx context.Context, e *env, src ingest.Source, opts ingest.Options) (ingest.Summary, error) {
 	st, err := queries.Open(ctx, e.db, queries.OpenOptions{MemoryLimit: ingestMemoryLimit})
 	if err != nil {
-		return err
+		return ingest.Summary{}, err
 	}
-	sum, err := ingest.Run(ctx, st, src, ingest.Options{
-		Command:         command,
-		MaxDecompressed: maxDecompressed,
-		Progress:        e.progressWriter(),
-	}, e.logger())
+	opts.Progress = e.progressWriter()
+	sum, err := ingest.Run(ctx, st, src, opts, e.logger())
 	printSummary(e.err, e.db, sum)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return sum, err
 }
 
 func printSummary(w io.Writer, db string, s ingest.Summary) {

@@ -124,7 +124,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		return sum, err
 	}
 
-	prog := newProgress(opts.Progress)
+	prog := newProgress(opts.Progress, src)
 	defer prog.stop()
 
 	// work stops the lister and the decoders early when the writer fails.
