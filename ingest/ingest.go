@@ -28,6 +28,10 @@ type Object struct {
 	ETag         string
 	LastModified time.Time
 	Open         func(ctx context.Context) (io.ReadCloser, error)
+	// Cursor, on an event-history page, is where its query stands after the page. The
+	// writer saves it in the same transaction as the page's events (or once the page is
+	// reported unreadable), in page order, so a resumed query never skips an event.
+	Cursor *HistoryCursor
 }
 
 // Source lists the objects of one origin. List may send objects while it is still walking.
@@ -198,6 +202,9 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 }
 
 func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Logger) error {
+	if it.obj.Cursor != nil {
+		w.stageCursor(*it.obj.Cursor)
+	}
 	switch {
 	case it.err != nil:
 		reason := it.err.Error()

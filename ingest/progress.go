@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,11 @@ type lister interface {
 	Listed() (objects, bytes int64)
 }
 
+// liner is a Source with more to show than the one line, e.g. one line per region.
+type liner interface {
+	ProgressLines() []string
+}
+
 // newProgress starts a progress line on w; a nil w gives a silent progress. When src
 // counts what it has listed, the line shows done/listed.
 func newProgress(w io.Writer, src Source) *progress {
@@ -32,23 +38,37 @@ func newProgress(w io.Writer, src Source) *progress {
 	p.wg.Go(func() {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
+		up := 0 // lines drawn below the first, to go back over
+		clear := func() string {
+			if up == 0 {
+				return "\r\033[K"
+			}
+			return fmt.Sprintf("\r\033[%dA\033[J", up)
+		}
 		for {
 			select {
 			case <-p.done:
-				fmt.Fprint(p.w, "\r\033[K")
+				fmt.Fprint(p.w, clear())
 				return
 			case <-t.C:
 				s := time.Since(start).Seconds()
 				f, e := p.files.Load(), p.events.Load()
 				mib := float64(p.bytes.Load()) / (1 << 20)
+				var line string
 				if l, ok := src.(lister); ok {
 					n, b := l.Listed()
-					fmt.Fprintf(p.w, "\r\033[K%d/%d objects, %.1f/%.1f MiB, %d events  (%.0f objects/s, %.0f events/s)",
+					line = fmt.Sprintf("%d/%d objects, %.1f/%.1f MiB, %d events  (%.0f objects/s, %.0f events/s)",
 						f, n, mib, float64(b)/(1<<20), e, float64(f)/s, float64(e)/s)
-					continue
+				} else {
+					line = fmt.Sprintf("%d files, %d events, %.1f MiB  (%.0f files/s, %.0f events/s)",
+						f, e, mib, float64(f)/s, float64(e)/s)
 				}
-				fmt.Fprintf(p.w, "\r\033[K%d files, %d events, %.1f MiB  (%.0f files/s, %.0f events/s)",
-					f, e, mib, float64(f)/s, float64(e)/s)
+				var more []string
+				if l, ok := src.(liner); ok {
+					more = l.ProgressLines()
+				}
+				fmt.Fprint(p.w, clear()+strings.Join(append([]string{line}, more...), "\n"))
+				up = len(more)
 			}
 		}
 	})

@@ -30,6 +30,7 @@ type writer struct {
 	sources *duckdb.Appender // → staged_sources
 	files   *duckdb.Appender // → staged_files
 	digests []digestRow      // written with the batch
+	cursors cursorBook       // event-history cursors, written with the batch
 
 	runID      int64
 	nextFileID int64
@@ -182,9 +183,13 @@ func (w *writer) commit(ctx context.Context) (err error) {
 			return fmt.Errorf("store digest: %w", err)
 		}
 	}
+	if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+		return err
+	}
 	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	w.cursors.committed()
 	if err := w.resetStaging(ctx); err != nil {
 		return err
 	}
@@ -247,6 +252,12 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 		w.digests = append(w.digests, digestRow{fileID: fileID, d: it.dec.Digest})
 	}
 	return res, w.maybeCommit(ctx)
+}
+
+// stageCursor records an event-history cursor, to be saved with the next commit.
+func (w *writer) stageCursor(c HistoryCursor) {
+	w.cursors.stage(c)
+	w.staged = true
 }
 
 // reject records an object that could not be read.

@@ -53,7 +53,7 @@ FROM event_rows;
 CREATE TABLE IF NOT EXISTS source_files (
     file_id       BIGINT NOT NULL,     -- referenced by event_sources and digests
     kind          VARCHAR NOT NULL,    -- file | s3 | history
-    uri           VARCHAR NOT NULL,    -- absolute path, s3://bucket/key, or history:REGION
+    uri           VARCHAR NOT NULL,    -- absolute path, s3://bucket/key, or history:REGION?start=…&end=…&page=N
     size          BIGINT,              -- bytes as stored (compressed)
     sha256        VARCHAR,             -- hex SHA-256 of those bytes
     etag          VARCHAR,
@@ -104,6 +104,36 @@ CREATE TABLE IF NOT EXISTS ingest_errors (
     uri    VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
     occurred_at TIMESTAMPTZ NOT NULL
+);
+
+-- Where each event came from, in words: "event history, us-east-1" (LookupEvents in that
+-- region), "S3 s3://bucket/key", "file /path". An event delivered by several sources has a
+-- row for each.
+CREATE OR REPLACE VIEW event_origins AS
+SELECT s.event_id, f.kind, f.uri, f.read_at,
+    CASE f.kind
+        WHEN 'history' THEN 'event history, ' || regexp_extract(f.uri, '^history:([^?#]*)', 1)
+        WHEN 's3' THEN 'S3 ' || f.uri
+        ELSE f.kind || ' ' || f.uri
+    END AS origin
+FROM event_sources s JOIN source_files f USING (file_id);
+
+-- Event history (LookupEvents) queries, one row per region and StartTime/EndTime (a
+-- NextToken is bound to both): where each stopped. A row is written in the same
+-- transaction as the events of the pages it follows, so it never runs ahead of the store;
+-- an interrupted query resumes from next_token, and a done one is not read again.
+CREATE TABLE IF NOT EXISTS history_cursors (
+    region       VARCHAR NOT NULL,
+    query_start  TIMESTAMPTZ NOT NULL, -- StartTime sent
+    query_end    TIMESTAMPTZ NOT NULL, -- EndTime sent
+    kept_start   TIMESTAMPTZ NOT NULL, -- once done, the store holds every event of
+    kept_end     TIMESTAMPTZ NOT NULL, -- [kept_start, kept_end) that event history had
+    next_token   VARCHAR,              -- NULL when done
+    pages        BIGINT NOT NULL,      -- pages read so far
+    events       BIGINT NOT NULL,      -- events read so far
+    oldest_event TIMESTAMPTZ,          -- oldest eventTime read (pages come newest first)
+    done         BOOLEAN NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
 );
 
 INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;

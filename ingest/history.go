@@ -1,0 +1,622 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+)
+
+// LookupAPI is what event history calls: a read call. *cloudtrail.Client satisfies it.
+type LookupAPI interface {
+	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
+}
+
+// RegionsAPI lists the account's regions. *ec2.Client satisfies it.
+type RegionsAPI interface {
+	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+}
+
+// Event history facts (CloudTrail LookupEvents).
+const (
+	// HistoryRate is the documented limit: two requests per second, per account, per region.
+	HistoryRate = 2.0
+	// HistoryRetention is how far back event history goes.
+	HistoryRetention = 90 * 24 * time.Hour
+	// historyPage is the largest page LookupEvents returns.
+	historyPage = 50
+	// historyDelay is how late event history may still add an event: the last stretch
+	// of a query is not counted as read, so the next run reads it again.
+	historyDelay = 15 * time.Minute
+	// throttleRounds is how many times a page is asked for again, with a growing pause,
+	// when the SDK's own retries all met ThrottlingException.
+	throttleRounds = 8
+)
+
+// Span is a time interval [From, To).
+type Span struct{ From, To time.Time }
+
+func (s Span) empty() bool { return !s.From.Before(s.To) }
+
+func (s Span) intersect(o Span) Span {
+	return Span{latest(s.From, o.From), earliest(s.To, o.To)}
+}
+
+func (s Span) String() string {
+	return s.From.UTC().Format(time.RFC3339) + " to " + s.To.UTC().Format(time.RFC3339)
+}
+
+// subtract removes o from every span of ss.
+func subtract(ss []Span, o Span) []Span {
+	var out []Span
+	for _, s := range ss {
+		if o.empty() || s.intersect(o).empty() {
+			out = append(out, s)
+			continue
+		}
+		if left := (Span{s.From, o.From}); !left.empty() {
+			out = append(out, left)
+		}
+		if right := (Span{o.To, s.To}); !right.empty() {
+			out = append(out, right)
+		}
+	}
+	return out
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// wholeSeconds widens [from, to) to whole seconds (eventTime has one-second resolution).
+func wholeSeconds(from, to time.Time) (time.Time, time.Time) {
+	f, t := from.UTC().Truncate(time.Second), to.UTC().Truncate(time.Second)
+	if t.Before(to) {
+		t = t.Add(time.Second)
+	}
+	return f, t
+}
+
+// RegionInfo is one region of the account's partition.
+type RegionInfo struct {
+	Name        string
+	OptInStatus string // opt-in-not-required | opted-in | not-opted-in
+}
+
+// Enabled reports whether the account can use the region.
+func (r RegionInfo) Enabled() bool { return r.OptInStatus != "not-opted-in" }
+
+// ResolveRegions turns the regions a user asked for ("all", or none, for every enabled
+// region) into the regions to read, with ec2:DescribeRegions. Asked-for regions that are
+// not enabled in the account, or unknown, come back in unavailable with the reason.
+// Without ec2:DescribeRegions, named regions are used as they are.
+func ResolveRegions(ctx context.Context, api RegionsAPI, asked []string, log *slog.Logger) (regions []string, unavailable map[string]string, err error) {
+	all := len(asked) == 0
+	var named []string
+	for _, r := range asked {
+		for _, r := range strings.Split(r, ",") {
+			switch r = strings.TrimSpace(r); r {
+			case "":
+			case "all":
+				all = true
+			default:
+				named = append(named, r)
+			}
+		}
+	}
+	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
+	if err != nil {
+		if !all && ctx.Err() == nil {
+			log.Warn("cannot list regions; using the regions named", "err", err)
+			return uniqueSorted(named), nil, nil
+		}
+		if IsAccessDenied(err) {
+			return nil, nil, fmt.Errorf("list regions: %w (the credentials need ec2:DescribeRegions; or name the regions with --region)", err)
+		}
+		return nil, nil, fmt.Errorf("list regions: %w", ExplainAWSError(err, ""))
+	}
+	known := map[string]RegionInfo{}
+	for _, r := range out.Regions {
+		known[aws.ToString(r.RegionName)] = RegionInfo{aws.ToString(r.RegionName), aws.ToString(r.OptInStatus)}
+	}
+	set := map[string]bool{}
+	if all {
+		for name, r := range known {
+			if r.Enabled() {
+				set[name] = true
+			}
+		}
+	}
+	unavailable = map[string]string{}
+	for _, name := range named {
+		r, ok := known[name]
+		switch {
+		case !ok:
+			unavailable[name] = "not a region of this partition (ec2:DescribeRegions does not list it)"
+		case !r.Enabled():
+			unavailable[name] = "not enabled in this account (an opt-in region)"
+		default:
+			set[name] = true
+		}
+	}
+	return sortedKeys(set), unavailable, nil
+}
+
+func uniqueSorted(ss []string) []string {
+	m := map[string]bool{}
+	for _, s := range ss {
+		m[s] = true
+	}
+	return sortedKeys(m)
+}
+
+// HistoryOptions select what an event-history ingest reads.
+type HistoryOptions struct {
+	Regions []string // regions to read
+	// Unavailable regions are reported as unreadable, with the reason, and not called.
+	Unavailable map[string]string
+	// From and To are the window: events outside [From, To) are not stored (give Run the
+	// same window). Widened to whole seconds.
+	From, To time.Time
+	// Spans, when set for a region, are the only parts of the window read there (collect
+	// reads event history only where trails do not cover); otherwise the whole window.
+	Spans map[string][]Span
+	// Cursors are the store's (LoadHistoryCursors): parts of the window already read are
+	// not read again, and interrupted queries resume where they stopped.
+	Cursors []HistoryCursor
+	Rate    float64 // LookupEvents requests per second per region, retries included; default HistoryRate
+	Profile string  // for the hint when credentials expire
+	Now     func() time.Time
+}
+
+// HistorySource is the Source of CloudTrail event history (LookupEvents): one worker per
+// region, each held to Rate requests per second by a token bucket that every HTTP
+// attempt (the SDK's retries too) must pass. Each page is one object; its cursor is
+// saved with its events, so an interrupted ingest resumes where it stopped.
+type HistorySource struct {
+	lookup  func(region string) LookupAPI
+	o       HistoryOptions
+	log     *slog.Logger
+	start   time.Time
+	regions []*regionRun
+
+	listedPages, listedBytes atomic.Int64
+}
+
+// Listed reports the pages read and their bytes so far, for the progress line.
+func (h *HistorySource) Listed() (objects, bytes int64) {
+	return h.listedPages.Load(), h.listedBytes.Load()
+}
+
+// regionRun is one region's worker state.
+type regionRun struct {
+	region  string
+	queries []HistoryCursor // what this run reads, in order
+	skip    string          // reported as unreadable, not called
+
+	mu        sync.Mutex
+	state     string // waiting | reading | done | skipped
+	reason    string
+	current   []HistoryCursor // where each query stands
+	pages     int64           // read by this run
+	events    int64
+	remaining float64 // fraction of the region's reading left, at the start
+	started   time.Time
+	throttled atomic.Int64
+}
+
+// NewHistorySource plans each region's queries from the store's cursors.
+func NewHistorySource(lookup func(region string) LookupAPI, o HistoryOptions, log *slog.Logger) (*HistorySource, error) {
+	if o.From.IsZero() || o.To.IsZero() || !o.From.Before(o.To) {
+		return nil, fmt.Errorf("event history needs a window with from before to (from %v, to %v)", o.From, o.To)
+	}
+	if o.Rate <= 0 {
+		o.Rate = HistoryRate
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	o.From, o.To = wholeSeconds(o.From, o.To)
+	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now()}
+	byRegion := map[string][]HistoryCursor{}
+	for _, c := range o.Cursors {
+		byRegion[c.Region] = append(byRegion[c.Region], c)
+	}
+	window := Span{o.From, o.To}
+	for _, region := range uniqueSorted(o.Regions) {
+		need := []Span{window}
+		if spans, ok := o.Spans[region]; ok {
+			need = nil
+			for _, s := range spans {
+				f, t := wholeSeconds(s.From, s.To)
+				if s := (Span{f, t}).intersect(window); !s.empty() {
+					need = append(need, s)
+				}
+			}
+		}
+		r := &regionRun{region: region, state: "waiting",
+			queries: planQueries(region, need, window, byRegion[region], h.start)}
+		r.current = append([]HistoryCursor(nil), r.queries...)
+		r.remaining = r.fraction()
+		h.regions = append(h.regions, r)
+	}
+	for region, reason := range o.Unavailable {
+		h.regions = append(h.regions, &regionRun{region: region, skip: reason, state: "skipped", reason: reason})
+	}
+	sort.Slice(h.regions, func(i, j int) bool { return h.regions[i].region < h.regions[j].region })
+	return h, nil
+}
+
+// planQueries decides one region's queries: the unfinished queries of earlier runs that
+// still matter are resumed (their NextToken is bound to their own StartTime/EndTime), and
+// what no query has read yet gets a new query. Parts already read are not read again.
+func planQueries(region string, need []Span, window Span, cursors []HistoryCursor, now time.Time) []HistoryCursor {
+	var clipped []Span
+	for _, s := range need {
+		if s.To = earliest(s.To, now); !s.empty() {
+			clipped = append(clipped, s)
+		}
+	}
+	need = clipped
+	for _, c := range cursors {
+		if c.Done {
+			need = subtract(need, Span{c.KeptStart, c.KeptEnd})
+		}
+	}
+	var qs []HistoryCursor
+	for _, c := range cursors {
+		kept := Span{c.KeptStart, c.KeptEnd}.intersect(window)
+		if c.Done || kept.empty() || !overlaps(need, kept) {
+			continue
+		}
+		c.KeptStart, c.KeptEnd = kept.From, kept.To
+		qs = append(qs, c)
+		need = subtract(need, kept)
+	}
+	for _, s := range need {
+		qs = append(qs, HistoryCursor{Region: region, QueryStart: s.From, QueryEnd: s.To,
+			KeptStart: s.From, KeptEnd: latest(s.From, earliest(s.To, now.Add(-historyDelay)))})
+	}
+	return qs
+}
+
+func overlaps(ss []Span, o Span) bool {
+	for _, s := range ss {
+		if !s.intersect(o).empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// Queries returns each region's planned queries (resumed ones carry their pages so far);
+// regions with nothing left to read have none.
+func (h *HistorySource) Queries() map[string][]HistoryCursor {
+	m := map[string][]HistoryCursor{}
+	for _, r := range h.regions {
+		if r.skip == "" {
+			m[r.region] = append([]HistoryCursor(nil), r.queries...)
+		}
+	}
+	return m
+}
+
+// List reads every region at once, one worker each, and sends each page as an object.
+// A region that denies access or is not enabled is reported as an unreadable input and
+// the others go on; credentials that expire stop every region (what was read is kept).
+func (h *HistorySource) List(ctx context.Context, out chan<- Object) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range h.regions {
+		g.Go(func() error {
+			if r.skip != "" {
+				return sendFailure(gctx, r.region, errors.New(r.skip), out)
+			}
+			return h.readRegion(gctx, r, out)
+		})
+	}
+	return g.Wait()
+}
+
+func sendFailure(ctx context.Context, region string, reason error, out chan<- Object) error {
+	o := Object{Kind: "history", URI: "history:" + region,
+		Open: func(context.Context) (io.ReadCloser, error) { return nil, reason }}
+	select {
+	case out <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<- Object) error {
+	r.mu.Lock()
+	r.state, r.started = "reading", time.Now()
+	r.mu.Unlock()
+	api := h.lookup(r.region)
+	limit := limitEachAttempt(rate.NewLimiter(rate.Limit(h.o.Rate), 1), &r.throttled)
+	lastLog := time.Now()
+	for i := range r.queries {
+		c := r.queries[i]
+		c.resumedAt = c.Pages
+		for !c.Done {
+			in := &cloudtrail.LookupEventsInput{
+				StartTime: aws.Time(c.QueryStart), EndTime: aws.Time(c.QueryEnd), MaxResults: aws.Int32(historyPage),
+			}
+			if c.NextToken != "" {
+				in.NextToken = aws.String(c.NextToken)
+			}
+			page, err := h.lookupPage(ctx, api, in, limit, r)
+			if err != nil {
+				return h.regionFailed(ctx, r, c, err, out)
+			}
+			events := page.Events
+			if events == nil {
+				events = []types.Event{}
+			}
+			raw, err := json.Marshal(struct{ Events []types.Event }{events})
+			if err != nil {
+				return fmt.Errorf("event history in %s: encode page: %w", r.region, err)
+			}
+			prev := c.NextToken
+			c.Pages++
+			c.Events += int64(len(events))
+			for _, e := range events {
+				if t := aws.ToTime(e.EventTime); !t.IsZero() && (c.Oldest.IsZero() || t.Before(c.Oldest)) {
+					c.Oldest = t.UTC()
+				}
+			}
+			c.NextToken = aws.ToString(page.NextToken)
+			if c.NextToken != "" && c.NextToken == prev {
+				h.log.Warn("event history repeated its NextToken; the query ends here", "region", r.region)
+				c.NextToken = ""
+			}
+			c.Done = c.NextToken == ""
+			cur := c
+			o := Object{
+				Kind: "history",
+				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
+					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
+				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw}, nil },
+				Cursor: &cur,
+			}
+			h.listedPages.Add(1)
+			h.listedBytes.Add(int64(len(raw)))
+			select {
+			case out <- o:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			r.mu.Lock()
+			r.current[i] = c
+			r.pages++
+			r.events += int64(len(events))
+			r.mu.Unlock()
+			if time.Since(lastLog) >= 30*time.Second {
+				lastLog = time.Now()
+				st := r.status()
+				h.log.Info("event history", "region", r.region, "events", st.Events, "pages", st.Pages,
+					"left", fmt.Sprintf("%.0f%%", 100*st.Remaining))
+			}
+		}
+	}
+	r.mu.Lock()
+	r.state = "done"
+	r.mu.Unlock()
+	st := r.status()
+	h.log.Info("event history read", "region", r.region, "events", st.Events, "pages", st.Pages,
+		"throttled", st.Throttled, "seconds", fmt.Sprintf("%.1f", time.Since(st.started).Seconds()))
+	return nil
+}
+
+// lookupPage calls LookupEvents. Throttling is expected: the SDK retries it with backoff,
+// and if every retry is throttled too, the page is asked for again after a pause.
+func (h *HistorySource) lookupPage(ctx context.Context, api LookupAPI, in *cloudtrail.LookupEventsInput,
+	limit func(*cloudtrail.Options), r *regionRun) (*cloudtrail.LookupEventsOutput, error) {
+	for round := 0; ; round++ {
+		out, err := api.LookupEvents(ctx, in, limit)
+		if err == nil || !isThrottle(err) || round >= throttleRounds || ctx.Err() != nil {
+			return out, err
+		}
+		pause := time.Duration(float64(min(time.Minute, time.Second<<round)) * (0.5 + rand.Float64()/2))
+		h.log.Debug("event history throttled; pausing", "region", r.region, "pause", pause)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// regionFailed reports a region that cannot be read and lets the others go on; errors
+// that no region can get past (expired or missing credentials) end the whole ingest.
+func (h *HistorySource) regionFailed(ctx context.Context, r *regionRun, c HistoryCursor, err error, out chan<- Object) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var reason string
+	switch code := apiErrorCode(err); {
+	case IsAccessDenied(err):
+		reason = fmt.Sprintf("access denied: the credentials need cloudtrail:LookupEvents in %s (%v)", r.region, err)
+	case code == "UnrecognizedClientException" || code == "InvalidClientTokenId" || code == "OptInRequired" || code == "AuthFailure":
+		reason = fmt.Sprintf("%s is not enabled in this account, or does not accept these credentials (%v)", r.region, err)
+	default:
+		var hint *AWSHint
+		if explained := ExplainAWSError(err, h.o.Profile); errors.As(explained, &hint) {
+			return fmt.Errorf("event history in %s: %w", r.region, explained)
+		}
+		reason = fmt.Sprintf("event history could not be read: %v", err)
+	}
+	if c.Pages > 0 {
+		reason += fmt.Sprintf("; stopped after page %d, the next run resumes there", c.Pages)
+	}
+	r.mu.Lock()
+	r.state, r.reason = "skipped", reason
+	r.mu.Unlock()
+	h.log.Warn("event history region skipped", "region", r.region, "reason", reason)
+	return sendFailure(ctx, r.region, errors.New(reason), out)
+}
+
+func apiErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+func isThrottle(err error) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[apiErrorCode(err)]
+	return ok
+}
+
+// limitEachAttempt makes every HTTP attempt of a call (the SDK's retries included) wait
+// for a token of lim, and counts the attempts that were throttled.
+func limitEachAttempt(lim *rate.Limiter, throttled *atomic.Int64) func(*cloudtrail.Options) {
+	mw := middleware.FinalizeMiddlewareFunc("TrailhoundRateLimit", func(ctx context.Context, in middleware.FinalizeInput,
+		next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if err := lim.Wait(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		out, md, err := next.HandleFinalize(ctx, in)
+		if isThrottle(err) {
+			throttled.Add(1)
+		}
+		return out, md, err
+	})
+	return func(o *cloudtrail.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Finalize.Insert(mw, (&retry.Attempt{}).ID(), middleware.After)
+		})
+	}
+}
+
+// RegionStatus is where one region's event-history reading stands.
+type RegionStatus struct {
+	Region        string
+	State         string // waiting | reading | done | skipped
+	Reason        string // why a region was skipped
+	Pages, Events int64  // read by this run
+	Throttled     int64  // HTTP attempts answered with throttling
+	Remaining     float64
+	ETA           time.Duration // estimated time left; 0 when unknown or done
+	Queries       []HistoryCursor
+	started       time.Time
+}
+
+// Status returns every region's status, sorted by region.
+func (h *HistorySource) Status() []RegionStatus {
+	out := make([]RegionStatus, 0, len(h.regions))
+	for _, r := range h.regions {
+		out = append(out, r.status())
+	}
+	return out
+}
+
+func (r *regionRun) status() RegionStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := RegionStatus{Region: r.region, State: r.state, Reason: r.reason, Pages: r.pages, Events: r.events,
+		Throttled: r.throttled.Load(), Remaining: r.fraction(), Queries: append([]HistoryCursor(nil), r.current...),
+		started: r.started}
+	if s.State == "reading" && r.remaining > s.Remaining {
+		elapsed := time.Since(r.started)
+		s.ETA = time.Duration(float64(elapsed) * s.Remaining / (r.remaining - s.Remaining))
+	}
+	if s.State == "done" {
+		s.Remaining = 0
+	}
+	return s
+}
+
+// fraction is the part of the region's queries not read yet, weighted by their length.
+func (r *regionRun) fraction() float64 {
+	var total, left float64
+	for _, c := range r.current {
+		d := float64(c.QueryEnd.Sub(c.QueryStart))
+		total += d
+		left += d * c.Remaining()
+	}
+	if total == 0 {
+		return 0
+	}
+	return left / total
+}
+
+// ProgressLines is one line per region for the progress display.
+func (h *HistorySource) ProgressLines() []string {
+	var lines []string
+	for _, s := range h.Status() {
+		line := fmt.Sprintf("  %-16s %-8s %7d events %5d pages", s.Region, s.State, s.Events, s.Pages)
+		switch s.State {
+		case "reading":
+			line += fmt.Sprintf("  %3.0f%% left", 100*s.Remaining)
+			if s.ETA > 0 {
+				line += "  ~" + s.ETA.Round(time.Second).String()
+			}
+		case "skipped":
+			line = fmt.Sprintf("  %-16s skipped", s.Region)
+		}
+		if s.Throttled > 0 {
+			line += fmt.Sprintf("  (%d throttled)", s.Throttled)
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// CloudTrailClients makes one CloudTrail client per region, on first use. The SDK's
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured.
+type CloudTrailClients struct {
+	cfg aws.Config
+	mu  sync.Mutex
+	m   map[string]*cloudtrail.Client
+}
+
+// NewCloudTrailClients returns the clients made from cfg.
+func NewCloudTrailClients(cfg aws.Config) *CloudTrailClients {
+	return &CloudTrailClients{cfg: cfg, m: map[string]*cloudtrail.Client{}}
+}
+
+// Client returns region's client.
+func (c *CloudTrailClients) Client(region string) *cloudtrail.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.m[region]; ok {
+		return cl
+	}
+	cl := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) { o.Region = region })
+	c.m[region] = cl
+	return cl
+}
+
+// Lookup returns region's client as a LookupAPI.
+func (c *CloudTrailClients) Lookup(region string) LookupAPI { return c.Client(region) }
