@@ -18,7 +18,7 @@ func newIngestCmd(e *env) *cobra.Command {
 		Short: "Load CloudTrail into the store",
 		Long:  "Load CloudTrail into the store. Events are de-duplicated by eventID; every source is recorded.",
 	}
-	c.AddCommand(newIngestFilesCmd(e), newIngestS3Cmd(e))
+	c.AddCommand(newIngestFilesCmd(e), newIngestS3Cmd(e), newIngestHistoryCmd(e))
 	return c
 }
 
@@ -71,16 +71,33 @@ const ingestMemoryLimit = "256MB"
 
 // runIngest opens the store, runs one ingest and prints its summary on stderr.
 func runIngest(ctx context.Context, e *env, src ingest.Source, opts ingest.Options) (ingest.Summary, error) {
+	var sum ingest.Summary
+	err := withIngestStore(ctx, e, func(st *queries.Store) error {
+		var err error
+		sum, err = runIngestIn(ctx, e, st, src, opts)
+		return err
+	})
+	return sum, err
+}
+
+// withIngestStore opens the store for an ingest, runs fn, and closes the store.
+func withIngestStore(ctx context.Context, e *env, fn func(*queries.Store) error) error {
 	st, err := queries.Open(ctx, e.db, queries.OpenOptions{MemoryLimit: ingestMemoryLimit})
 	if err != nil {
-		return ingest.Summary{}, err
+		return err
 	}
-	opts.Progress = e.progressWriter()
-	sum, err := ingest.Run(ctx, st, src, opts, e.logger())
-	printSummary(e.err, e.db, sum)
+	err = fn(st)
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// runIngestIn runs one ingest into an open store and prints its summary on stderr.
+func runIngestIn(ctx context.Context, e *env, st *queries.Store, src ingest.Source, opts ingest.Options) (ingest.Summary, error) {
+	opts.Progress = e.progressWriter()
+	sum, err := ingest.Run(ctx, st, src, opts, e.logger())
+	printSummary(e.err, e.db, sum)
 	return sum, err
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,6 +48,13 @@ const (
 	// historyDelay is how late event history may still add an event: the last stretch
 	// of a query is not counted as read, so the next run reads it again.
 	historyDelay = 15 * time.Minute
+	// pace is the share of Rate the token bucket allows: requests leave exactly spaced,
+	// but arrive with network jitter, and a strict 2/s bucket on the server throttles any
+	// that arrive a millisecond early (BenchmarkHistoryRegions, 4,000 events in 17
+	// regions, 88 pages: at 100% 35-48 calls were throttled and the read took 1.9-2.2
+	// times the slowest region's pages/2 s; at 98%, 12 calls and 1.14 times; at 95%, 2
+	// calls and 1.02 times).
+	pace = 0.95
 	// throttleRounds is how many times a page is asked for again, with a growing pause,
 	// when the SDK's own retries all met ThrottlingException.
 	throttleRounds = 8
@@ -193,8 +201,10 @@ type HistoryOptions struct {
 	// Cursors are the store's (LoadHistoryCursors): parts of the window already read are
 	// not read again, and interrupted queries resume where they stopped.
 	Cursors []HistoryCursor
-	Rate    float64 // LookupEvents requests per second per region, retries included; default HistoryRate
-	Profile string  // for the hint when credentials expire
+	// Rate is the LookupEvents requests per second per region, retries included (default
+	// HistoryRate); the workers are paced 5% under it.
+	Rate    float64
+	Profile string // for the hint when credentials expire
 	Now     func() time.Time
 }
 
@@ -318,6 +328,9 @@ func overlaps(ss []Span, o Span) bool {
 	return false
 }
 
+// Window is the window read, widened to whole seconds: give Run the same.
+func (h *HistorySource) Window() Span { return Span{h.o.From, h.o.To} }
+
 // Queries returns each region's planned queries (resumed ones carry their pages so far);
 // regions with nothing left to read have none.
 func (h *HistorySource) Queries() map[string][]HistoryCursor {
@@ -362,7 +375,7 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 	r.state, r.started = "reading", time.Now()
 	r.mu.Unlock()
 	api := h.lookup(r.region)
-	limit := limitEachAttempt(rate.NewLimiter(rate.Limit(h.o.Rate), 1), &r.throttled)
+	limit := limitEachAttempt(rate.NewLimiter(rate.Limit(h.o.Rate*pace), 1), &r.throttled)
 	lastLog := time.Now()
 	for i := range r.queries {
 		c := r.queries[i]
@@ -424,7 +437,7 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				lastLog = time.Now()
 				st := r.status()
 				h.log.Info("event history", "region", r.region, "events", st.Events, "pages", st.Pages,
-					"left", fmt.Sprintf("%.0f%%", 100*st.Remaining))
+					"left", fmt.Sprintf("%.0f%%", 100*st.Remaining), "eta", st.ETA.Round(time.Second))
 			}
 		}
 	}
@@ -513,6 +526,10 @@ func limitEachAttempt(lim *rate.Limiter, throttled *atomic.Int64) func(*cloudtra
 		return out, md, err
 	})
 	return func(o *cloudtrail.Options) {
+		if o.Retryer != nil {
+			// The bucket already spaces the attempts: a throttled call needs no long backoff.
+			o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Second)
+		}
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Finalize.Insert(mw, (&retry.Attempt{}).ID(), middleware.After)
 		})
@@ -591,6 +608,27 @@ func (h *HistorySource) ProgressLines() []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// WriteHistoryStatus prints one line per region: how it ended, what this run read.
+func WriteHistoryStatus(w io.Writer, status []RegionStatus) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  REGION\tSTATE\tEVENTS\tPAGES\tTHROTTLED\tREAD")
+	for _, s := range status {
+		var spans []string
+		for _, q := range s.Queries {
+			spans = append(spans, Span{q.QueryStart, q.QueryEnd}.String())
+		}
+		read := strings.Join(spans, ", ")
+		switch {
+		case s.State == "skipped":
+			read = safeTerm(s.Reason)
+		case len(spans) == 0:
+			read = "already read by an earlier run"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\n", s.Region, s.State, s.Events, s.Pages, s.Throttled, read)
+	}
+	tw.Flush()
 }
 
 // CloudTrailClients makes one CloudTrail client per region, on first use. The SDK's
