@@ -701,6 +701,9 @@ func WriteCoverage(w io.Writer, cov []RegionCoverage) {
 		}
 		if c.Skipped != "" {
 			row("not read", safeTerm(c.Skipped), "")
+			if c.Events == 0 {
+				continue
+			}
 		}
 		span := "no events"
 		if !c.First.IsZero() {

@@ -168,7 +168,7 @@ func TestCollectTrails(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
 			checkEveryEventOnce(t, st, f.m)
-			pages := f.Pages()
+			pages := pagesStored(t, st)
 			for _, r := range f.regions {
 				want := tc.history(r)
 				if got := res.Plan.History[r]; !equalSpans(got, want) {

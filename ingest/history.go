@@ -50,10 +50,10 @@ const (
 	historyDelay = 15 * time.Minute
 	// pace is the share of Rate the token bucket allows: requests leave exactly spaced,
 	// but arrive with network jitter, and a strict 2/s bucket on the server throttles any
-	// that arrive a millisecond early (BenchmarkHistoryRegions, 4,000 events in 17
-	// regions, 88 pages: at 100% 35-48 calls were throttled and the read took 1.9-2.2
-	// times the slowest region's pages/2 s; at 98%, 12 calls and 1.14 times; at 95%, 2
-	// calls and 1.02 times).
+	// that arrive a little early; each throttled attempt costs a token and the SDK's
+	// backoff. BenchmarkHistoryRegions, 4,000 events in 17 regions, 88 calls: at 100%,
+	// 35-36 throttled, 1.75-1.87 times the busiest region's pages/2 s; at 98%, 10
+	// throttled, 1.08 times; at 95%, 2-6 throttled, 1.02 times.
 	pace = 0.95
 	// throttleRounds is how many times a page is asked for again, with a growing pause,
 	// when the SDK's own retries all met ThrottlingException.
@@ -240,6 +240,7 @@ type regionRun struct {
 	pages     int64           // read by this run
 	events    int64
 	remaining float64 // fraction of the region's reading left, at the start
+	rate      float64 // requests per second
 	started   time.Time
 	throttled atomic.Int64
 }
@@ -372,7 +373,7 @@ func sendFailure(ctx context.Context, region string, reason error, out chan<- Ob
 
 func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<- Object) error {
 	r.mu.Lock()
-	r.state, r.started = "reading", time.Now()
+	r.state, r.started, r.rate = "reading", time.Now(), h.o.Rate*pace
 	r.mu.Unlock()
 	api := h.lookup(r.region)
 	limit := limitEachAttempt(rate.NewLimiter(rate.Limit(h.o.Rate*pace), 1), &r.throttled)
@@ -526,10 +527,6 @@ func limitEachAttempt(lim *rate.Limiter, throttled *atomic.Int64) func(*cloudtra
 		return out, md, err
 	})
 	return func(o *cloudtrail.Options) {
-		if o.Retryer != nil {
-			// The bucket already spaces the attempts: a throttled call needs no long backoff.
-			o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Second)
-		}
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Finalize.Insert(mw, (&retry.Attempt{}).ID(), middleware.After)
 		})
@@ -564,9 +561,11 @@ func (r *regionRun) status() RegionStatus {
 	s := RegionStatus{Region: r.region, State: r.state, Reason: r.reason, Pages: r.pages, Events: r.events,
 		Throttled: r.throttled.Load(), Remaining: r.fraction(), Queries: append([]HistoryCursor(nil), r.current...),
 		started: r.started}
-	if s.State == "reading" && r.remaining > s.Remaining {
-		elapsed := time.Since(r.started)
-		s.ETA = time.Duration(float64(elapsed) * s.Remaining / (r.remaining - s.Remaining))
+	if s.State == "reading" && r.remaining > s.Remaining && r.pages > 0 && r.rate > 0 {
+		// The pages still to read, if events are spread as in those read so far, at the
+		// region's rate.
+		left := float64(r.pages) * s.Remaining / (r.remaining - s.Remaining)
+		s.ETA = time.Duration(left / r.rate * float64(time.Second))
 	}
 	if s.State == "done" {
 		s.Remaining = 0
