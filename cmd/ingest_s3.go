@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,6 +92,9 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 	}
 	if o.Concurrency < 1 || o.MaxDecompressed < 1 {
 		return usageErrorf("--concurrency and --max-decompressed must be positive")
+	}
+	if len(o.Regions) > 0 && !slices.Contains(o.Regions, "us-east-1") {
+		fmt.Fprintln(e.err, "note: us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
 	}
 	cfg, err := ingest.LoadAWSConfig(ctx, ingest.AWSOptions{Profile: o.Profile, Region: o.Region}, e.logger())
 	if err != nil {

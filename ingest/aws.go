@@ -28,12 +28,7 @@ type AWSOptions struct {
 // instead of slowing it: aws-sdk-go-v2 #1665). SDK log lines go to log.
 func LoadAWSConfig(ctx context.Context, o AWSOptions, log *slog.Logger) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = 10
-				so.RateLimiter = ratelimit.None
-			})
-		}),
+		config.WithRetryer(NewRetryer),
 		config.WithLogger(slogLogger{log}),
 	}
 	if o.Profile != "" {
@@ -50,6 +45,16 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions, log *slog.Logger) (aws.Con
 		cfg.Region = "us-east-1"
 	}
 	return cfg, nil
+}
+
+// NewRetryer is the retry policy of every AWS client: the SDK's standard retryer (backoff
+// with jitter on throttling, 5xx, connection resets and timeouts) with 10 attempts and no
+// client-side retry quota.
+func NewRetryer() aws.Retryer {
+	return retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 10
+		so.RateLimiter = ratelimit.None
+	})
 }
 
 // slogLogger sends the SDK's log lines (e.g. checksum warnings) to slog, not to stderr.
@@ -89,8 +94,8 @@ func ExplainAWSError(err error, profile string) error {
 		code = ae.ErrorCode()
 	}
 	switch {
-	case strings.Contains(msg, "SSO session has expired") || strings.Contains(msg, "sso session has expired") ||
-		strings.Contains(msg, "failed to refresh cached credentials"):
+	case strings.Contains(strings.ToLower(msg), "sso session has expired"),
+		strings.Contains(msg, "InvalidGrantException"), strings.Contains(msg, "refresh SSO token"):
 		return &AWSHint{err, "the SSO session has expired: run `" + login + "`, then run trailhound again"}
 	case strings.Contains(msg, "get credentials:") || strings.Contains(msg, "no EC2 IMDS role found"):
 		return &AWSHint{err, "no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}

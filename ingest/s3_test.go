@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,6 +35,8 @@ type fakeS3 struct {
 	deny string
 	// onGet runs on every GetObject.
 	onGet func(n int64)
+	// fault, when set, may answer a GetObject itself: it returns true when it did.
+	fault func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func newFakeS3(t *testing.T) *fakeS3 {
@@ -53,6 +56,9 @@ func newFakeS3(t *testing.T) *fakeS3 {
 			if f.onGet != nil {
 				f.onGet(n)
 			}
+			if f.fault != nil && f.fault(w, r) {
+				return
+			}
 		}
 		backend.ServeHTTP(w, r)
 	}))
@@ -62,6 +68,7 @@ func newFakeS3(t *testing.T) *fakeS3 {
 		BaseEndpoint: aws.String(f.srv.URL),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""),
+		Retryer:      NewRetryer(),
 	})
 	return f
 }
@@ -303,3 +310,56 @@ func TestNameTime(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestS3Faults: throttling (503 SlowDown) and bodies cut off mid-download are retried;
+// nothing is lost and nothing is reported as unreadable.
+func TestS3Faults(t *testing.T) {
+	dir, m := generated(t, synth.Options{Seed: 9})
+	f := newFakeS3(t)
+	f.upload(t, "trail", dir)
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	var throttled, cut atomic.Int64
+	f.fault = func(w http.ResponseWriter, r *http.Request) bool {
+		if len(r.URL.Path)%8 != 0 { // an eighth of the objects misbehave
+			return false
+		}
+		mu.Lock()
+		attempts[r.URL.Path]++
+		n := attempts[r.URL.Path]
+		mu.Unlock()
+		switch n {
+		case 1:
+			throttled.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+			return true
+		case 2: // promise 1 MiB, send a few bytes, drop the connection
+			cut.Add(1)
+			w.Header().Set("Content-Length", "1048576")
+			w.WriteHeader(http.StatusOK)
+			w.Write([]byte{0x1f, 0x8b, 8, 0})
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return true
+		}
+		return false
+	}
+	from, to := everything(m)
+	st := openStore(t)
+	src := NewS3Source(f.client, S3Options{Bucket: "trail", From: from, To: to}, discard())
+	sum, err := run(t, t.Context(), st, src, Options{From: from, To: to, Concurrency: 16})
+	if err != nil {
+		t.Fatalf("Run = %v, rejected %v", err, sum.Rejected)
+	}
+	if throttled.Load() == 0 || cut.Load() == 0 {
+		t.Fatalf("no fault injected (throttled %d, cut %d)", throttled.Load(), cut.Load())
+	}
+	if got := count(t, st, "SELECT count(*) FROM events"); got != int64(m.DistinctEvents) {
+		t.Errorf("stored %d events, want %d", got, m.DistinctEvents)
+	}
+}
