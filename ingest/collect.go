@@ -176,17 +176,14 @@ func MakePlan(ctx context.Context, apis CollectAPIs, o CollectOptions, log *slog
 		return nil, err
 	}
 	byARN := map[string]*Trail{}
-	var unknown []string // regions whose trails could not be listed
 	for i, region := range regions {
 		switch err := found[i].err; {
 		case err != nil && regionRefused(err):
 			p.Unavailable[region] = fmt.Sprintf("not enabled in this account, or does not accept these credentials (%v)", err)
 			continue
 		case err != nil && IsAccessDenied(err):
-			unknown = append(unknown, region)
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: cannot list trails (the credentials need cloudtrail:DescribeTrails): event history for the whole window", region))
 		case err != nil:
-			unknown = append(unknown, region)
 			p.Notes = append(p.Notes, fmt.Sprintf("%s: cannot list trails (%v): event history for the whole window", region, err))
 		}
 		p.Regions = append(p.Regions, region)
@@ -410,9 +407,17 @@ func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
 			fmt.Fprintf(w, "  %s (home %s, %s, %d regions): %s", safeTerm(t.Name), safeTerm(t.HomeRegion),
 				strings.Join(kind, ", "), len(t.Regions), status)
 			if t.Bucket != "" {
-				fmt.Fprintf(w, "; s3://%s/%s", safeTerm(t.Bucket), safeTerm(t.Prefix))
+				fmt.Fprintf(w, "; %s", safeTerm(Bucket{Name: t.Bucket, Prefix: t.Prefix}.URL()))
 			}
 			fmt.Fprintln(w)
+		}
+	}
+	for _, b := range p.Buckets {
+		if b.Readable {
+			fmt.Fprintf(w, "s3:        %s (bucket in %s): this account's files of %d regions\n",
+				safeTerm(b.URL()), safeTerm(b.Region), len(b.Regions))
+		} else {
+			fmt.Fprintf(w, "s3:        %s: not read: %s\n", safeTerm(b.URL()), safeTerm(b.Reason))
 		}
 	}
 	fmt.Fprintln(w, "plan:")

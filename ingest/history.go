@@ -257,7 +257,7 @@ func NewHistorySource(lookup func(region string) LookupAPI, o HistoryOptions, lo
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
 	o.From, o.To = wholeSeconds(o.From, o.To)
-	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now()}
+	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now().UTC().Truncate(time.Second)}
 	byRegion := map[string][]HistoryCursor{}
 	for _, c := range o.Cursors {
 		byRegion[c.Region] = append(byRegion[c.Region], c)

@@ -386,20 +386,38 @@ func TestHistoryRegionErrors(t *testing.T) {
 	}
 }
 
-// TestHistoryExpiredCredentials: expired credentials stop every region with the fix.
+// TestHistoryExpiredCredentials: credentials that expire mid-run stop every region with
+// the fix; what was stored stays, and once they are refreshed the same command completes.
 func TestHistoryExpiredCredentials(t *testing.T) {
-	f := newHistoryFake(t, synth.Options{Seed: 16, Events: 500})
-	f.Fail = map[string]string{}
-	for _, r := range f.regions {
-		f.Fail[r] = "ExpiredTokenException"
-	}
+	f := newHistoryFake(t, synth.Options{Seed: 16})
 	st := openStore(t)
 	from, to := everything(f.m)
+	var served atomic.Int64
+	third := sum(f.perPage) / 3
+	f.OnPage = func(string, int64) {
+		if served.Add(1) == third {
+			for _, r := range f.regions {
+				f.SetFail(r, "ExpiredTokenException")
+			}
+		}
+	}
 	_, err := run(t, t.Context(), st, f.source(t, st, nil, from, to), Options{From: from, To: to})
 	var hint *AWSHint
 	if !errors.As(err, &hint) || !strings.Contains(hint.Hint, "expired") {
 		t.Fatalf("Run = %v, want the expired-credentials hint", err)
 	}
+	kept := count(t, st, "SELECT count(*) FROM events")
+	if kept == 0 {
+		t.Error("nothing stored from the pages read before the credentials expired")
+	}
+	f.OnPage = nil
+	for _, r := range f.regions {
+		f.SetFail(r, "")
+	}
+	if _, err := run(t, t.Context(), st, f.source(t, st, nil, from, to), Options{From: from, To: to}); err != nil {
+		t.Fatal(err)
+	}
+	checkEveryEventOnce(t, st, f.m)
 }
 
 // TestHistoryRateLimitsEachAttempt: the token bucket holds every HTTP attempt, the

@@ -140,7 +140,9 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	items := make(chan *item, 4096)
 	budget := semaphore.NewWeighted(queueBytes)
 	var listErr error
+	listed := make(chan struct{})
 	go func() {
+		defer close(listed)
 		defer close(objects)
 		listErr = src.List(work, objects)
 	}()
@@ -182,6 +184,10 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		prog.events.Store(sum.Records)
 	}
 	sum.Interrupted = ctx.Err() != nil
+	// Workers stop early on an interrupt; the source stops too (it watches work), and
+	// its error is read only once it has.
+	stopWork()
+	<-listed
 	if werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
 		werr = listErr
 	}

@@ -74,7 +74,8 @@ type Server struct {
 	// ThrottleEvery, when positive, throttles every Nth LookupEvents call of a region.
 	ThrottleEvery int
 	// Fail maps a region to the error code its CloudTrail calls get, e.g.
-	// AccessDeniedException, UnrecognizedClientException, ExpiredTokenException.
+	// AccessDeniedException, UnrecognizedClientException, ExpiredTokenException. Change it
+	// with SetFail once requests are being served.
 	Fail map[string]string
 	// STSError, when set, is the error code of GetCallerIdentity.
 	STSError string
@@ -124,6 +125,16 @@ func (s *Server) Add(region string, events ...Event) {
 		}
 		return a.ID < b.ID
 	})
+}
+
+// SetFail makes region's CloudTrail calls answer code from now on ("" to stop).
+func (s *Server) SetFail(region, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Fail == nil {
+		s.Fail = map[string]string{}
+	}
+	s.Fail[region] = code
 }
 
 // Events returns region's events, newest first.
@@ -238,7 +249,10 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, region 
 		jsonError(w, http.StatusBadRequest, "SerializationException", err.Error())
 		return
 	}
-	if code := s.Fail[region]; code != "" {
+	s.mu.Lock()
+	code := s.Fail[region]
+	s.mu.Unlock()
+	if code != "" {
 		if action == "LookupEvents" {
 			s.mu.Lock()
 			s.calls[region]++
