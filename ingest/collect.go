@@ -145,7 +145,10 @@ func MakePlan(ctx context.Context, apis CollectAPIs, o CollectOptions, log *slog
 	if err != nil {
 		return nil, err
 	}
-	p.Unavailable = unavailable
+	p.Unavailable = map[string]string{}
+	for r, why := range unavailable {
+		p.Unavailable[r] = why
+	}
 
 	// DescribeTrails in every region, a few at a time.
 	type listed struct {
@@ -167,12 +170,19 @@ func MakePlan(ctx context.Context, apis CollectAPIs, o CollectOptions, log *slog
 				return nil
 			}
 			for _, t := range out.TrailList {
-				found[i].trails = append(found[i].trails, trailOf(t))
+				tr := trailOf(t)
+				if tr.HomeRegion == "" {
+					tr.HomeRegion = region
+				}
+				found[i].trails = append(found[i].trails, tr)
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	byARN := map[string]*Trail{}
