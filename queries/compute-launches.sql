@@ -21,7 +21,7 @@
 --   EXECUTE compute_launches(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 WITH
 calls AS (
-    SELECT event_id, date_trunc('hour', event_time) AS hour, aws_region AS region, split_part(event_source, '.', 1) AS service,
+    SELECT event_id, utc_hour(event_time) AS hour, aws_region AS region, split_part(event_source, '.', 1) AS service,
         event_name AS action, error_code, record
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE (event_source = 'ec2.amazonaws.com'

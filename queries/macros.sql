@@ -157,9 +157,13 @@ LEFT JOIN minted m USING (event_id)
 WHERE p.opened_by IS NULL OR u.seen
 UNION ALL
 SELECT NULL, p.parent_access_key_id, p.via, min(p.created_at), NULL,
-    'ambiguous: ' || p.opened_by || ' opened ' || count(*) || ' session' || CASE WHEN count(*) > 1 THEN 's' ELSE '' END ||
-    ' in role ' || p.role || ' from ' || strftime(min(p.created_at), '%Y-%m-%dT%H:%M:%SZ') || ' to ' ||
-    strftime(max(p.created_at), '%Y-%m-%dT%H:%M:%SZ') || '; none of their keys signed an event in the store'
+    'ambiguous: ' || p.opened_by || ' opened ' ||
+    CASE WHEN count(*) = 1
+         THEN '1 session in role ' || p.role || ' at ' || strftime(min(p.created_at), '%Y-%m-%dT%H:%M:%SZ') ||
+              '; its key signed no event in the store'
+         ELSE count(*) || ' sessions in role ' || p.role || ' from ' || strftime(min(p.created_at), '%Y-%m-%dT%H:%M:%SZ') ||
+              ' to ' || strftime(max(p.created_at), '%Y-%m-%dT%H:%M:%SZ') || '; none of their keys signed an event in the store'
+    END
 FROM picked p
 LEFT JOIN used u USING (access_key_id)
 WHERE p.opened_by IS NOT NULL AND u.seen IS NULL
@@ -170,37 +174,9 @@ GROUP BY p.parent_access_key_id, p.via, p.opened_by, p.role;
 -- lineage created or set a password for, from then on. With an empty list: every event.
 -- t_from and t_to bound event_time to [t_from, t_to); NULL leaves that side open.
 -- Columns: those of event_rows.
+-- (The CTEs sit in a subquery: a materialized CTE at the top of a table macro stops DuckDB
+-- from reading only the columns a caller uses.)
 CREATE OR REPLACE MACRO lineage_events(keys, t_from, t_to) AS TABLE
-WITH
-edges AS MATERIALIZED (SELECT parent, child FROM lineage_edges),
-lk AS MATERIALIZED (    -- the keys of lineage_of(keys), walked the same way
-    SELECT DISTINCT access_key_id FROM (
-        WITH RECURSIVE w(access_key_id, depth, path) AS (
-            SELECT k, 0, [k]
-            FROM (SELECT DISTINCT k FROM unnest(coalesce(keys, []::VARCHAR[])) AS s(k) WHERE k IS NOT NULL AND k <> '')
-            UNION ALL
-            SELECT e.child, w.depth + 1, list_append(w.path, e.child)
-            FROM w
-            JOIN edges e ON e.parent = w.access_key_id
-            WHERE NOT list_contains(w.path, e.child) AND w.depth < 64
-        )
-        SELECT access_key_id FROM w
-    )
-    -- A second reference to edges: inside a macro DuckDB inlines a CTE referenced once, and
-    -- would compute edges again at every step of the recursion.
-    WHERE len(coalesce(keys, []::VARCHAR[])) = 0 OR (SELECT count(*) FROM edges) >= 0
-),
-lkeys AS (SELECT unnest(list(access_key_id)) AS access_key_id FROM lk), -- unnest: so that DuckDB hashes these, not event_rows
-lu AS MATERIALIZED (
-    SELECT coalesce(json_extract_string(record, '$.responseElements.user.userName'),
-                    json_extract_string(record, '$.requestParameters.userName'), user_name) AS user,
-        min(event_time) AS since
-    FROM event_rows
-    WHERE event_source = 'iam.amazonaws.com' AND error_code IS NULL
-      AND event_name IN ('CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile')
-      AND access_key_id IN (SELECT access_key_id FROM lk)
-    GROUP BY ALL
-)
 SELECT *
 FROM event_rows
 WHERE len(coalesce(keys, []::VARCHAR[])) = 0
@@ -208,14 +184,48 @@ WHERE len(coalesce(keys, []::VARCHAR[])) = 0
 UNION ALL
 SELECT e.*
 FROM event_rows e
-SEMI JOIN lkeys ON e.access_key_id = lkeys.access_key_id
-WHERE (t_from IS NULL OR e.event_time >= t_from) AND (t_to IS NULL OR e.event_time < t_to)
-UNION ALL
-SELECT e.*
-FROM event_rows e
-SEMI JOIN lu ON lu.user = e.user_name AND e.event_time >= lu.since
-WHERE e.access_key_id IS NULL AND e.identity_type = 'IAMUser'
-  AND (t_from IS NULL OR e.event_time >= t_from) AND (t_to IS NULL OR e.event_time < t_to);
+SEMI JOIN (
+    WITH
+    edges AS MATERIALIZED (SELECT parent, child FROM lineage_edges WHERE len(coalesce(keys, []::VARCHAR[])) > 0),
+    lk AS MATERIALIZED (    -- the keys of lineage_of(keys), walked the same way
+        SELECT DISTINCT access_key_id FROM (
+            WITH RECURSIVE w(access_key_id, depth, path) AS (
+                SELECT k, 0, [k]
+                FROM (SELECT DISTINCT k FROM unnest(coalesce(keys, []::VARCHAR[])) AS s(k) WHERE k IS NOT NULL AND k <> '')
+                UNION ALL
+                SELECT e.child, w.depth + 1, list_append(w.path, e.child)
+                FROM w
+                JOIN edges e ON e.parent = w.access_key_id
+                WHERE NOT list_contains(w.path, e.child) AND w.depth < 64
+            )
+            SELECT access_key_id FROM w
+        )
+        -- A second reference to edges: a CTE referenced once is inlined, and DuckDB would
+        -- then compute edges again at every step of the recursion.
+        WHERE (SELECT count(*) FROM edges) >= 0
+    ),
+    scope AS (      -- the keys, and as 'user:NAME' the users whose key-less events count from `since`
+        SELECT access_key_id AS k, '-infinity'::TIMESTAMPTZ AS since FROM lk
+        UNION ALL
+        SELECT 'user:' || coalesce(json_extract_string(record, '$.responseElements.user.userName'),
+                                   json_extract_string(record, '$.requestParameters.userName'), user_name),
+            min(event_time)
+        FROM event_rows
+        WHERE event_source = 'iam.amazonaws.com' AND error_code IS NULL
+          AND event_name IN ('CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile')
+          AND access_key_id IN (SELECT access_key_id FROM lk)
+        GROUP BY ALL
+    )
+    -- unnest(list(...)): so that DuckDB hashes these few rows, not event_rows
+    SELECT unnest(list(k)) AS k, unnest(list(since)) AS since FROM scope
+) s ON s.k = CASE WHEN e.access_key_id IS NOT NULL THEN e.access_key_id
+                  WHEN e.identity_type = 'IAMUser' THEN 'user:' || e.user_name END
+    AND coalesce(e.event_time, 'infinity'::TIMESTAMPTZ) >= s.since
+WHERE (t_from IS NULL OR e.event_time >= t_from) AND (t_to IS NULL OR e.event_time < t_to);
+
+-- utc_hour(t): the start of t's hour (what date_trunc('hour', t) gives in UTC, without the
+-- time zone machinery, which is slow on millions of rows).
+CREATE OR REPLACE MACRO utc_hour(t) AS make_timestamptz((epoch_us(t) // 3600000000) * 3600000000);
 
 -- policy_only_denies(doc): true when doc is a valid IAM policy document (JSON text) whose
 -- statements all have "Effect": "Deny".
