@@ -8,8 +8,8 @@
 -- with only Deny statements) under the victim's user, sometimes signed with the leaked key
 -- itself, from an AWS-internal agent: it is not scoped to a lineage and is never attributed
 -- to the attacker (see aws_quarantine in queries/macros.sql). An inline policy of that name
--- that allows anything is not AWS's and is not listed. Support: calls made through AWS
--- Support's service-linked roles or invoked by support.amazonaws.com.
+-- that allows anything is not AWS's and is not listed. Support: calls AWS Support made (source
+-- IP or user agent support.amazonaws.com).
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $from/$to replaced by
 -- NULL or a time (TIMESTAMPTZ '2026-11-07 00:00:00+00'), or prepare it:
@@ -38,11 +38,13 @@ FROM (
         coalesce(json_extract_string(record, '$.requestParameters.userName'),
                  json_extract_string(record, '$.requestParameters.roleName'),
                  json_extract_string(record, '$.requestParameters.instanceId'), aws_region)
-    FROM event_rows
-    WHERE (source_ip = 'support.amazonaws.com' OR user_agent = 'support.amazonaws.com'
-           OR arn LIKE 'arn:aws%:sts::%:assumed-role/AWSServiceRoleForSupport/%'
-           OR arn LIKE 'arn:aws%:sts::%:assumed-role/AWSSupport%')
-      AND ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ)
+    FROM (  -- (two scans with one equality each: DuckDB then reads only the matching rows)
+        SELECT * FROM event_rows WHERE source_ip = 'support.amazonaws.com'
+        UNION ALL
+        SELECT * FROM event_rows
+        WHERE user_agent = 'support.amazonaws.com' AND source_ip IS DISTINCT FROM 'support.amazonaws.com'
+    )
+    WHERE ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ)
       AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ)
 )
 WHERE marker IS NOT NULL

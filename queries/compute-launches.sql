@@ -21,8 +21,57 @@
 --   EXECUTE compute_launches(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 WITH
 calls AS (
-    SELECT event_id, utc_hour(event_time) AS hour, aws_region AS region, split_part(event_source, '.', 1) AS service,
-        event_name AS action, error_code, record
+    SELECT utc_hour(event_time) AS hour, aws_region AS region, split_part(event_source, '.', 1) AS service,
+        event_name AS action, error_code,
+        -- one parse of the record for every fact below
+        json_extract_string(record, [
+            '$.requestParameters.instanceType',                                       -- 1
+            '$.responseElements.instancesSet.items[0].instanceType',                  -- 2
+            '$.requestParameters.launchTemplate.launchTemplateName',                  -- 3
+            '$.requestParameters.launchTemplate.launchTemplateId',                    -- 4
+            '$.requestParameters.instanceMarketOptions.marketType',                   -- 5
+            '$.requestParameters.launchSpecification.instanceType',                   -- 6
+            '$.requestParameters.spotFleetRequestConfig.targetCapacity',              -- 7
+            '$.requestParameters.CreateFleetRequest.TargetCapacitySpecification.TotalTargetCapacity', -- 8
+            '$.requestParameters.desiredCount',                                       -- 9
+            '$.requestParameters.launchType',                                         -- 10
+            '$.requestParameters.capacityProviderStrategy[0].capacityProvider',       -- 11
+            '$.responseElements.tasks[0].launchType',                                 -- 12
+            '$.responseElements.tasks[0].cpu',                                        -- 13
+            '$.requestParameters.overrides.cpu',                                      -- 14
+            '$.responseElements.tasks[0].memory',                                     -- 15
+            '$.requestParameters.overrides.memory',                                   -- 16
+            '$.requestParameters.runtime',                                            -- 17
+            '$.requestParameters.memorySize',                                         -- 18
+            '$.requestParameters.jobQueue',                                           -- 19
+            '$.requestParameters.arrayProperties.size',                               -- 20
+            '$.requestParameters.computeResources.type',                              -- 21
+            '$.requestParameters.computeResources.maxvCpus',                          -- 22
+            '$.requestParameters.computeResources.instanceTypes',                     -- 23
+            '$.requestParameters.resourceConfig.instanceType',                        -- 24
+            '$.requestParameters.resourceConfig.instanceCount',                       -- 25
+            '$.requestParameters.processingResources.clusterConfig.instanceType',     -- 26
+            '$.requestParameters.processingResources.clusterConfig.instanceCount',    -- 27
+            '$.requestParameters.transformResources.instanceType',                    -- 28
+            '$.requestParameters.transformResources.instanceCount',                   -- 29
+            '$.requestParameters.bundleId',                                           -- 30
+            '$.requestParameters.instanceTypes',                                      -- 31
+            '$.requestParameters.scalingConfig.desiredSize',                          -- 32
+            '$.requestParameters.capacityType',                                       -- 33
+            '$.requestParameters.desiredCapacity',                                    -- 34
+            '$.requestParameters.maxSize',                                            -- 35
+            '$.requestParameters.instances.masterInstanceType',                       -- 36
+            '$.requestParameters.instances.slaveInstanceType',                        -- 37
+            '$.requestParameters.instances.instanceCount',                            -- 38
+            '$.requestParameters.targetCapacitySpecification.totalTargetCapacity'     -- 39
+        ]) AS f,
+        json_array_length(record, [
+            '$.responseElements.instancesSet.items',              -- 1 instances started
+            '$.responseElements.spotInstanceRequestSet.items',    -- 2 spot requests
+            '$.responseElements.tasks',                           -- 3 ECS tasks started
+            '$.responseElements.failures',                        -- 4 ECS tasks that failed to start
+            '$.requestParameters.instanceNames'                   -- 5 Lightsail instances
+        ]) AS n
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE (event_source = 'ec2.amazonaws.com'
            AND event_name IN ('RunInstances', 'StartInstances', 'RequestSpotInstances', 'RequestSpotFleet', 'CreateFleet'))
@@ -39,76 +88,37 @@ calls AS (
 facts AS (
     SELECT hour, region, service, action, error_code,
         CASE WHEN error_code IS NOT NULL THEN 0
-             WHEN action IN ('RunInstances', 'StartInstances') THEN
-                 coalesce(json_array_length(record, '$.responseElements.instancesSet.items'), 0)
-             WHEN action = 'RequestSpotInstances' THEN
-                 coalesce(json_array_length(record, '$.responseElements.spotInstanceRequestSet.items'), 0)
-             WHEN action IN ('RunTask', 'StartTask') THEN coalesce(json_array_length(record, '$.responseElements.tasks'), 0)
+             WHEN action IN ('RunInstances', 'StartInstances') THEN coalesce(n[1], 0)
+             WHEN action = 'RequestSpotInstances' THEN coalesce(n[2], 0)
+             WHEN action IN ('RunTask', 'StartTask') THEN coalesce(n[3], 0)
              WHEN action LIKE 'CreateFunction%' THEN 1
-             WHEN action = 'SubmitJob' THEN
-                 coalesce(try_cast(json_extract_string(record, '$.requestParameters.arrayProperties.size') AS BIGINT), 1)
-             WHEN service = 'sagemaker' THEN
-                 coalesce(try_cast(coalesce(json_extract_string(record, '$.requestParameters.resourceConfig.instanceCount'),
-                                            json_extract_string(record, '$.requestParameters.processingResources.clusterConfig.instanceCount'),
-                                            json_extract_string(record, '$.requestParameters.transformResources.instanceCount'))
-                                   AS BIGINT), 1)
-             WHEN service = 'lightsail' THEN coalesce(json_array_length(record, '$.requestParameters.instanceNames'), 1)
-             WHEN action = 'RunJobFlow' THEN
-                 coalesce(try_cast(json_extract_string(record, '$.requestParameters.instances.instanceCount') AS BIGINT), 0)
+             WHEN action = 'SubmitJob' THEN coalesce(try_cast(f[20] AS BIGINT), 1)
+             WHEN service = 'sagemaker' THEN coalesce(try_cast(coalesce(f[25], f[27], f[29]) AS BIGINT), 1)
+             WHEN service = 'lightsail' THEN coalesce(n[5], 1)
+             WHEN action = 'RunJobFlow' THEN coalesce(try_cast(f[38] AS BIGINT), 0)
              ELSE 0
         END AS launched,
-        CASE WHEN action IN ('RunTask', 'StartTask') THEN coalesce(json_array_length(record, '$.responseElements.failures'), 0)
-             ELSE 0 END AS listed_failures,
+        CASE WHEN action IN ('RunTask', 'StartTask') THEN coalesce(n[4], 0) ELSE 0 END AS listed_failures,
         CASE
             WHEN action IN ('RunInstances', 'StartInstances') THEN nullif(concat_ws(' ',
-                coalesce(json_extract_string(record, '$.requestParameters.instanceType'),
-                         json_extract_string(record, '$.responseElements.instancesSet.items[0].instanceType'),
-                         'template ' || coalesce(json_extract_string(record, '$.requestParameters.launchTemplate.launchTemplateName'),
-                                                 json_extract_string(record, '$.requestParameters.launchTemplate.launchTemplateId'))),
-                CASE WHEN action = 'StartInstances' THEN NULL
-                     WHEN json_extract_string(record, '$.requestParameters.instanceMarketOptions.marketType') = 'spot' THEN 'spot'
-                     ELSE 'on-demand' END), '')
-            WHEN action = 'RequestSpotInstances' THEN concat_ws(' ',
-                json_extract_string(record, '$.requestParameters.launchSpecification.instanceType'), 'spot')
-            WHEN action = 'RequestSpotFleet' THEN
-                'spot fleet of ' || coalesce(json_extract_string(record, '$.requestParameters.spotFleetRequestConfig.targetCapacity'), '?')
-            WHEN action = 'CreateFleet' THEN
-                'fleet of ' || coalesce(json_extract_string(record, '$.requestParameters.CreateFleetRequest.TargetCapacitySpecification.TotalTargetCapacity'),
-                                        json_extract_string(record, '$.requestParameters.targetCapacitySpecification.totalTargetCapacity'), '?')
+                coalesce(f[1], f[2], 'template ' || coalesce(f[3], f[4])),
+                CASE WHEN action = 'StartInstances' THEN NULL WHEN f[5] = 'spot' THEN 'spot' ELSE 'on-demand' END), '')
+            WHEN action = 'RequestSpotInstances' THEN concat_ws(' ', f[6], 'spot')
+            WHEN action = 'RequestSpotFleet' THEN 'spot fleet of ' || coalesce(f[7], '?')
+            WHEN action = 'CreateFleet' THEN 'fleet of ' || coalesce(f[8], f[39], '?')
             WHEN action IN ('RunTask', 'StartTask', 'CreateService', 'UpdateService') THEN concat_ws(' ',
-                CASE WHEN action IN ('CreateService', 'UpdateService')
-                     THEN 'desired ' || coalesce(json_extract_string(record, '$.requestParameters.desiredCount'), '?') END,
-                coalesce(json_extract_string(record, '$.requestParameters.launchType'),
-                         json_extract_string(record, '$.requestParameters.capacityProviderStrategy[0].capacityProvider'),
-                         json_extract_string(record, '$.responseElements.tasks[0].launchType')),
-                (try_cast(coalesce(json_extract_string(record, '$.responseElements.tasks[0].cpu'),
-                                   json_extract_string(record, '$.requestParameters.overrides.cpu')) AS BIGINT) // 1024) || ' vCPU',
-                (try_cast(coalesce(json_extract_string(record, '$.responseElements.tasks[0].memory'),
-                                   json_extract_string(record, '$.requestParameters.overrides.memory')) AS BIGINT) // 1024) || ' GiB')
-            WHEN action LIKE 'CreateFunction%' THEN concat_ws(' ',
-                json_extract_string(record, '$.requestParameters.runtime'),
-                json_extract_string(record, '$.requestParameters.memorySize') || ' MB')
-            WHEN action = 'SubmitJob' THEN 'queue ' || coalesce(json_extract_string(record, '$.requestParameters.jobQueue'), '?')
-            WHEN action = 'CreateComputeEnvironment' THEN concat_ws(' ',
-                json_extract_string(record, '$.requestParameters.computeResources.type'),
-                'max ' || json_extract_string(record, '$.requestParameters.computeResources.maxvCpus') || ' vCPU',
-                json_extract_string(record, '$.requestParameters.computeResources.instanceTypes'))
-            WHEN service = 'sagemaker' THEN coalesce(
-                json_extract_string(record, '$.requestParameters.instanceType'),
-                json_extract_string(record, '$.requestParameters.resourceConfig.instanceType'),
-                json_extract_string(record, '$.requestParameters.processingResources.clusterConfig.instanceType'),
-                json_extract_string(record, '$.requestParameters.transformResources.instanceType'))
-            WHEN service = 'lightsail' THEN 'bundle ' || coalesce(json_extract_string(record, '$.requestParameters.bundleId'), '?')
-            WHEN action = 'CreateNodegroup' THEN concat_ws(' ',
-                json_extract_string(record, '$.requestParameters.instanceTypes'),
-                'desired ' || json_extract_string(record, '$.requestParameters.scalingConfig.desiredSize'),
-                json_extract_string(record, '$.requestParameters.capacityType'))
-            WHEN service = 'autoscaling' THEN concat_ws(' ',
-                'desired ' || json_extract_string(record, '$.requestParameters.desiredCapacity'),
-                'max ' || json_extract_string(record, '$.requestParameters.maxSize'))
-            WHEN action = 'RunJobFlow' THEN concat_ws(' ',
-                json_extract_string(record, '$.requestParameters.instances.masterInstanceType'),
-                json_extract_string(record, '$.requestParameters.instances.slaveInstanceType'))
+                CASE WHEN action IN ('CreateService', 'UpdateService') THEN 'desired ' || coalesce(f[9], '?') END,
+                coalesce(f[10], f[11], f[12]),
+                (try_cast(coalesce(f[13], f[14]) AS BIGINT) // 1024) || ' vCPU',
+                (try_cast(coalesce(f[15], f[16]) AS BIGINT) // 1024) || ' GiB')
+            WHEN action LIKE 'CreateFunction%' THEN concat_ws(' ', f[17], f[18] || ' MB')
+            WHEN action = 'SubmitJob' THEN 'queue ' || coalesce(f[19], '?')
+            WHEN action = 'CreateComputeEnvironment' THEN concat_ws(' ', f[21], 'max ' || f[22] || ' vCPU', f[23])
+            WHEN service = 'sagemaker' THEN coalesce(f[1], f[24], f[26], f[28])
+            WHEN service = 'lightsail' THEN 'bundle ' || coalesce(f[30], '?')
+            WHEN action = 'CreateNodegroup' THEN concat_ws(' ', f[31], 'desired ' || f[32], f[33])
+            WHEN service = 'autoscaling' THEN concat_ws(' ', 'desired ' || f[34], 'max ' || f[35])
+            WHEN action = 'RunJobFlow' THEN concat_ws(' ', f[36], f[37])
         END AS what
     FROM calls
 )

@@ -23,11 +23,16 @@ scope AS MATERIALIZED (
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE access_key_id IS NOT NULL AND aws_quarantine(event_source, event_name, record) IS NULL
 ),
-history AS MATERIALIZED (   -- everything those principals did in the store
-    SELECT coalesce(session_issuer_arn, arn) AS who, event_time, source_ip, user_agent,
-        regexp_matches(source_ip, '^[0-9]{1,3}(\.[0-9]{1,3}){3}$') OR contains(source_ip, ':') AS network
+seen AS MATERIALIZED (      -- when each principal first used each IP and user agent, in the whole store
+    SELECT coalesce(session_issuer_arn, arn) AS who, source_ip, user_agent, min(event_time) AS first
     FROM event_rows
     WHERE coalesce(session_issuer_arn, arn) IN (SELECT DISTINCT who FROM scope)
+    GROUP BY ALL
+),
+ips AS (
+    SELECT who, source_ip, min(first) AS first,
+        regexp_matches(source_ip, '^[0-9]{1,3}(\.[0-9]{1,3}){3}$') OR contains(source_ip, ':') AS network
+    FROM seen GROUP BY who, source_ip
 ),
 created AS (                -- principals whose creation the store shows
     SELECT coalesce(json_extract_string(record, '$.responseElements.user.arn'),
@@ -36,27 +41,21 @@ created AS (                -- principals whose creation the store shows
     WHERE event_source = 'iam.amazonaws.com' AND event_name IN ('CreateUser', 'CreateRole') AND error_code IS NULL
     GROUP BY ALL
 ),
-first_day AS (
-    SELECT who, min(event_time) AS first FROM history GROUP BY ALL
-),
-day_one_ips AS (
-    SELECT DISTINCT h.who, h.source_ip
-    FROM history h JOIN first_day f USING (who)
-    WHERE h.event_time < f.first + INTERVAL 24 HOUR
-),
-suspect AS (
-    SELECT f.who,
-        coalesce(c.at, (SELECT min(h.event_time) FROM history h
-                        WHERE h.who = f.who AND h.network AND h.event_time >= f.first
-                          AND h.source_ip NOT IN (SELECT d.source_ip FROM day_one_ips d WHERE d.who = f.who))) AS since,
+suspect AS (                -- when the baseline ends: creation, or the first network IP new after day one
+    SELECT p.who, coalesce(c.at, min(i.first) FILTER (WHERE i.network AND i.first >= p.first + INTERVAL 24 HOUR)) AS since,
         c.at IS NOT NULL AS created_in_store
-    FROM first_day f LEFT JOIN created c USING (who)
+    FROM (SELECT who, min(first) AS first FROM seen GROUP BY who) p
+    JOIN ips i USING (who)
+    LEFT JOIN created c USING (who)
+    GROUP BY p.who, p.first, c.at
 ),
 baseline AS (
-    SELECT h.who, list(DISTINCT h.source_ip) AS ips, list(DISTINCT h.user_agent) AS agents
-    FROM history h JOIN suspect s USING (who)
-    WHERE NOT s.created_in_store AND (s.since IS NULL OR h.event_time < s.since)
-    GROUP BY ALL
+    SELECT s.who,
+        list(DISTINCT x.source_ip) FILTER (WHERE x.source_ip IS NOT NULL) AS ips,
+        list(DISTINCT x.user_agent) FILTER (WHERE x.user_agent IS NOT NULL) AS agents
+    FROM seen x JOIN suspect s USING (who)
+    WHERE NOT s.created_in_store AND (s.since IS NULL OR x.first < s.since)
+    GROUP BY s.who
 )
 SELECT k.access_key_id, k.principal, k.events, k.errors, k.first_seen, k.last_seen, k.source_ips, k.regions,
     k.user_agents, s.since AS suspect_since,

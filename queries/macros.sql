@@ -27,10 +27,10 @@
 CREATE OR REPLACE VIEW lineage_edges AS
 WITH
 iam AS MATERIALIZED (   -- successful IAM calls, made with a key, that create a key, a user, a password or a role
-    SELECT event_id, event_time, event_name, access_key_id, minted_key_id, account,
+    SELECT event_time, event_name, access_key_id, minted_key_id, account,
         coalesce(f[1], f[2], user_name) AS user, f[3] AS role, f[4] AS role_arn
     FROM (
-        SELECT event_id, event_time, event_name, access_key_id, minted_key_id, user_name,
+        SELECT event_time, event_name, access_key_id, minted_key_id, user_name,
             coalesce(recipient_account_id, account_id) AS account,
             json_extract_string(record, ['$.responseElements.user.userName', '$.requestParameters.userName',
                                          '$.requestParameters.roleName', '$.responseElements.role.arn']) AS f
@@ -49,12 +49,13 @@ user_keys AS MATERIALIZED (     -- keys seen acting as a user those calls create
       AND user_name IN (SELECT user FROM iam WHERE event_name IN ('CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile'))
     GROUP BY ALL
 ),
-assumed AS (    -- sessions opened in a role of that name (AWS services assume roles all the time: filter first)
-    SELECT event_id, event_time, access_key_id, identity_type, arn, source_ip, account_id, minted_key_id, role_arn
+assumed AS (    -- sessions opened in a role of that name (AWS services assume roles all the time: filter first;
+                -- a minted key means the call succeeded)
+    SELECT event_time, access_key_id, identity_type, arn, source_ip, account_id, minted_key_id, role_arn
     FROM event_rows
-    WHERE event_source = 'sts.amazonaws.com' AND event_name = 'AssumeRole' AND error_code IS NULL
-      AND minted_key_id IS NOT NULL
-      AND split_part(role_arn, '/', -1) IN (SELECT role FROM iam WHERE role IS NOT NULL)
+    WHERE event_source = 'sts.amazonaws.com' AND event_name = 'AssumeRole' AND minted_key_id IS NOT NULL
+      AND (role_arn IN (SELECT role_arn FROM iam WHERE event_name = 'CreateRole')
+           OR split_part(role_arn, '/', -1) IN (SELECT role FROM iam WHERE event_name = 'UpdateAssumeRolePolicy'))
 ),
 role_sessions AS (  -- sessions opened in a role a key created (matched on its ARN) or made assumable (on its name)
     SELECT r.access_key_id AS parent, r.event_name AS parent_call, r.role, a.*
@@ -67,18 +68,18 @@ role_sessions AS (  -- sessions opened in a role a key created (matched on its A
     WHERE r.event_name = 'UpdateAssumeRolePolicy'
 )
 SELECT access_key_id AS parent, minted_key_id AS child, event_name AS via, event_time AS created_at,
-    CASE WHEN event_name = 'GetSessionToken' THEN arn END AS principal, event_id,
+    CASE WHEN event_name = 'GetSessionToken' THEN arn END AS principal,
     false AS ambiguous, NULL::VARCHAR AS opened_by, NULL::VARCHAR AS role, NULL::VARCHAR AS note
 FROM event_rows
-WHERE event_source = 'sts.amazonaws.com' AND error_code IS NULL AND access_key_id IS NOT NULL
-  AND minted_key_id IS NOT NULL AND event_name IN ('GetSessionToken', 'AssumeRole', 'GetFederationToken')
+WHERE event_source = 'sts.amazonaws.com' AND access_key_id IS NOT NULL AND minted_key_id IS NOT NULL
+  AND event_name IN ('GetSessionToken', 'AssumeRole', 'GetFederationToken')
 UNION ALL
-SELECT access_key_id, minted_key_id, event_name, event_time, NULL, event_id, false, NULL, NULL, NULL
+SELECT access_key_id, minted_key_id, event_name, event_time, NULL, false, NULL, NULL, NULL
 FROM iam
 WHERE event_name = 'CreateAccessKey' AND minted_key_id IS NOT NULL
 UNION ALL
 SELECT u.access_key_id, k.access_key_id, CASE WHEN k.console THEN 'ConsoleLogin' ELSE 'CreateUser' END,
-    k.first_seen, k.arn, NULL, u.event_name <> 'CreateUser', NULL, NULL,
+    k.first_seen, k.arn, u.event_name <> 'CreateUser', NULL, NULL,
     CASE WHEN u.event_name <> 'CreateUser' THEN
         'ambiguous: console session of ' || u.user || ', whose password the parent set (' || u.event_name ||
         ') but did not create; the user''s owner may sign in too' END
@@ -87,7 +88,7 @@ JOIN user_keys k ON k.user = u.user AND k.first_seen >= u.event_time
     AND (k.account = u.account OR k.account IS NULL OR u.account IS NULL)
 WHERE u.event_name = 'CreateUser' OR (u.event_name IN ('CreateLoginProfile', 'UpdateLoginProfile') AND k.console)
 UNION ALL
-SELECT parent, minted_key_id, 'AssumeRole', event_time, NULL, event_id, true, opened_by, role,
+SELECT parent, minted_key_id, 'AssumeRole', event_time, NULL, true, opened_by, role,
     'ambiguous: ' || opened_by || ' assumed role ' || role || ', which the parent ' ||
     CASE parent_call WHEN 'CreateRole' THEN 'created' ELSE 'made assumable' END || '; the session may not be the attacker''s'
 FROM (SELECT *, coalesce(CASE WHEN identity_type = 'AWSService' THEN source_ip END, arn, 'account ' || account_id,
@@ -107,13 +108,13 @@ WITH
 edges AS MATERIALIZED (SELECT * FROM lineage_edges),
 walk AS (   -- (the recursion sits in a subquery: DuckDB then computes edges once, not once per step)
     SELECT * FROM (
-        WITH RECURSIVE w(access_key_id, parent_access_key_id, via, created_at, principal, event_id, ambiguous,
+        WITH RECURSIVE w(access_key_id, parent_access_key_id, via, created_at, principal, ambiguous,
                          opened_by, role, note, depth, path) AS (
-            SELECT k, NULL::VARCHAR, 'seed', NULL::TIMESTAMPTZ, NULL::VARCHAR, NULL::VARCHAR, false, NULL::VARCHAR,
+            SELECT k, NULL::VARCHAR, 'seed', NULL::TIMESTAMPTZ, NULL::VARCHAR, false, NULL::VARCHAR,
                 NULL::VARCHAR, NULL::VARCHAR, 0, [k]
             FROM (SELECT DISTINCT k FROM unnest(coalesce(keys, []::VARCHAR[])) AS s(k) WHERE k IS NOT NULL AND k <> '')
             UNION ALL
-            SELECT e.child, e.parent, e.via, e.created_at, e.principal, e.event_id, e.ambiguous, e.opened_by, e.role,
+            SELECT e.child, e.parent, e.via, e.created_at, e.principal, e.ambiguous, e.opened_by, e.role,
                 e.note, w.depth + 1, list_append(w.path, e.child)
             FROM w
             JOIN edges e ON e.parent = w.access_key_id
@@ -121,11 +122,14 @@ walk AS (   -- (the recursion sits in a subquery: DuckDB then computes edges onc
         )
         SELECT * FROM w
     )
+    -- A second reference to edges: a CTE referenced once is inlined, and DuckDB would then
+    -- compute edges again at every step of the recursion.
+    WHERE (SELECT count(*) FROM edges) >= 0
 ),
 found AS (
     SELECT * EXCLUDE (path) FROM walk
     UNION ALL
-    SELECT child, parent, via, created_at, principal, event_id, ambiguous, opened_by, role, note, 1
+    SELECT child, parent, via, created_at, principal, ambiguous, opened_by, role, note, 1
     FROM edges
     WHERE len(coalesce(keys, []::VARCHAR[])) = 0
 ),
@@ -134,26 +138,28 @@ picked AS MATERIALIZED (
     QUALIFY row_number() OVER (PARTITION BY access_key_id
         ORDER BY depth = 0 DESC, ambiguous, created_at NULLS LAST, depth, parent_access_key_id, via) = 1
 ),
-used AS MATERIALIZED (
+used AS MATERIALIZED (   -- (unnest(list(...)): so that DuckDB hashes the keys, not event_rows)
     SELECT access_key_id, min(arn) AS arn, true AS seen
     FROM event_rows
-    WHERE access_key_id IN (SELECT access_key_id FROM picked)
+    WHERE access_key_id IN (SELECT unnest(list(access_key_id)) FROM picked)
     GROUP BY ALL
 ),
 minted AS (    -- what an unused key would have acted as, from the call that made it (few rows: parse them)
-    SELECT event_id, coalesce(f[1], f[2], 'arn:aws:iam::' || coalesce(recipient_account_id, account_id) || ':user/' || f[3]) AS arn
-    FROM (SELECT event_id, recipient_account_id, account_id,
+    SELECT minted_key_id, min(coalesce(f[1], f[2],
+        'arn:aws:iam::' || coalesce(recipient_account_id, account_id) || ':user/' || f[3])) AS arn
+    FROM (SELECT minted_key_id, recipient_account_id, account_id,
               json_extract_string(record, ['$.responseElements.assumedRoleUser.arn',
                   '$.responseElements.federatedUser.arn', '$.responseElements.accessKey.userName']) AS f
           FROM event_rows
-          WHERE event_id IN (SELECT p.event_id FROM picked p LEFT JOIN used u USING (access_key_id)
-                             WHERE u.seen IS NULL AND p.principal IS NULL AND p.opened_by IS NULL))
+          WHERE minted_key_id IN (SELECT p.access_key_id FROM picked p LEFT JOIN used u USING (access_key_id)
+                                  WHERE u.seen IS NULL AND p.principal IS NULL AND p.opened_by IS NULL))
+    GROUP BY ALL
 )
 SELECT p.access_key_id, p.parent_access_key_id, p.via, p.created_at, coalesce(u.arn, p.principal, m.arn) AS principal,
     p.note
 FROM picked p
 LEFT JOIN used u USING (access_key_id)
-LEFT JOIN minted m USING (event_id)
+LEFT JOIN minted m ON m.minted_key_id = p.access_key_id
 WHERE p.opened_by IS NULL OR u.seen
 UNION ALL
 SELECT NULL, p.parent_access_key_id, p.via, min(p.created_at), NULL,
