@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,7 +147,7 @@ func TestLockedStore(t *testing.T) {
 	}
 }
 
-// TestDemo runs the main job on a small incident and checks the store against the
+// TestDemo runs the main job on a small incident and checks what it prints against the
 // generator's own ground truth (regenerated here with the same options).
 func TestDemo(t *testing.T) {
 	out := t.TempDir()
@@ -159,14 +159,41 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{m.LeakedKey, "## iam_changes", "## compute_by_region", "## overview"} {
+	for _, want := range []string{m.LeakedKey, "## lineage", "## compute-launches", "## iam-changes", "## left-running",
+		"## aws-markers", m.QuarantinePolicy} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	for _, u := range m.AttackerUsers {
-		if !strings.Contains(stdout, u) {
-			t.Errorf("demo output does not show attacker user %s", u)
+	for _, list := range [][]string{m.AttackerUsers, m.DerivedKeys, m.AttackerConsoleKeys} {
+		for _, s := range list {
+			if !strings.Contains(stdout, s) {
+				t.Errorf("demo output does not show %s", s)
+			}
+		}
+	}
+	if strings.Contains(stdout, m.OwnerNewKey) {
+		t.Errorf("demo shows the owner's new key %s as derived from the leaked one", m.OwnerNewKey)
+	}
+	ec2, tasks := 0, 0
+	for _, n := range m.RunInstances {
+		ec2 += n
+	}
+	for _, n := range m.ECSTasks {
+		tasks += n
+	}
+	left := map[string]int{}
+	for _, r := range m.LeftRunning {
+		left[r.Service+" "+r.Type]++
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%-22s %6d started", "ec2 RunInstances", ec2),
+		fmt.Sprintf("%-22s %6d started", "ecs RunTask", tasks),
+		fmt.Sprintf("%-22s %6d in", "ecs task", left["ecs task"]),
+		fmt.Sprintf("%-22s %6d in", "ec2 instance", left["ec2 instance"]),
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
 	}
 	st, err := queries.Open(t.Context(), filepath.Join(out, "demo.duckdb"), queries.OpenOptions{ReadOnly: true})
@@ -177,36 +204,6 @@ func TestDemo(t *testing.T) {
 	var n int
 	if err := st.DB.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != m.DistinctEvents {
 		t.Errorf("events = %d (%v), generator wrote %d distinct", n, err, m.DistinctEvents)
-	}
-	q, err := queries.Lookup("compute_by_region")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := q.Run(t.Context(), st.DB, queries.Params{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	ec2, ecs := map[string]int{}, map[string]int{}
-	for rows.Next() {
-		var region string
-		var instances, tasks, failed int
-		var first any
-		if err := rows.Scan(&region, &instances, &tasks, &failed, &first); err != nil {
-			t.Fatal(err)
-		}
-		if instances > 0 {
-			ec2[region] = instances
-		}
-		if tasks > 0 {
-			ecs[region] = tasks
-		}
-	}
-	if !maps.Equal(ec2, m.RunInstances) {
-		t.Errorf("EC2 instances per region = %v, generator launched %v", ec2, m.RunInstances)
-	}
-	if !maps.Equal(ecs, m.ECSTasks) {
-		t.Errorf("ECS tasks per region = %v, generator started %v", ecs, m.ECSTasks)
 	}
 }
 
@@ -228,4 +225,111 @@ func TestHostileFileNamesStayInert(t *testing.T) {
 	if !strings.Contains(stderr, `evil\u001b]0;pwned\u0007\u202e.json: not JSON`) {
 		t.Errorf("summary does not name the file escaped:\n%s", stderr)
 	}
+}
+
+func TestQueryCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "case.duckdb")
+	if code, _, stderr := trailhound(t, "--db", db, "ingest", "files", realdata+"/invictus-ir-aws-dataset"); code != ExitOK {
+		t.Fatalf("ingest exit %d\n%s", code, stderr)
+	}
+	const key = "AKIATFQR7NSC8Q4X20BJ"
+
+	t.Run("list", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "query", "list", "--format", "json") // needs no store
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var list []map[string]string
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		qs, _ := queries.Canned()
+		if len(list) != len(qs) {
+			t.Fatalf("%d queries listed, %d canned", len(list), len(qs))
+		}
+		for i, q := range qs {
+			if list[i]["name"] != q.Name || list[i]["description"] != q.Description || list[i]["parameters"] != q.Parameters {
+				t.Errorf("row %d = %v, want %s", i, list[i], q.Name)
+			}
+		}
+		code, out, _ = trailhound(t, "query", "list")
+		if code != ExitOK || !strings.HasPrefix(out, " name ") || !strings.Contains(out, " lineage ") {
+			t.Errorf("table list: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("json is an array of objects named by column", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", key, "--format", "json")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) < 10 {
+			t.Fatalf("%v: %d rows\n%s", err, len(rows), out)
+		}
+		for _, col := range []string{"access_key_id", "parent_access_key_id", "via", "created_at", "principal", "note"} {
+			if _, ok := rows[0][col]; !ok {
+				t.Errorf("no column %s in %v", col, rows[0])
+			}
+		}
+		if rows[0]["access_key_id"] != key || rows[0]["via"] != "seed" {
+			t.Errorf("first row %v", rows[0])
+		}
+	})
+
+	t.Run("window", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "--db", db, "query", "iam-changes", "--key", key,
+			"--from", "2023-07-10T12:20:00Z", "--to", "2023-07-10T12:25:00Z", "--format", "csv")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) < 5 {
+			t.Fatalf("%d lines:\n%s", len(lines), out)
+		}
+		for _, l := range lines[1:] {
+			if l[:20] < "2023-07-10T12:20:00Z" || l[:20] >= "2023-07-10T12:25:00Z" {
+				t.Errorf("row outside [from, to): %s", l)
+			}
+		}
+	})
+
+	t.Run("relative time", func(t *testing.T) {
+		// 1000 weeks back reaches 2023: every event of the store is in the window.
+		_, all, _ := trailhound(t, "--db", db, "query", "regions", "--format", "csv")
+		code, out, stderr := trailhound(t, "--db", db, "query", "regions", "--from", "1000w", "--format", "csv")
+		if code != ExitOK || out != all {
+			t.Errorf("exit %d (%s), output with --from 1000w differs:\n%s\n%s", code, stderr, out, all)
+		}
+	})
+
+	t.Run("unknown key warns", func(t *testing.T) {
+		code, _, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", "AKIANOTINTHESTORE000")
+		if code != ExitOK || !strings.Contains(stderr, "warning: key AKIANOTINTHESTORE000 appears in no event") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+
+	t.Run("usage errors", func(t *testing.T) {
+		for name, args := range map[string][]string{
+			"unknown query":   {"query", "nope"},
+			"no name":         {"query"},
+			"malformed from":  {"query", "timeline", "--from", "yesterday"},
+			"malformed to":    {"query", "timeline", "--to", "2023-13-01"},
+			"to before from":  {"query", "timeline", "--from", "2023-07-11", "--to", "2023-07-10"},
+			"key on coverage": {"query", "coverage", "--key", key},
+			"from on lineage": {"query", "lineage", "--key", key, "--from", "7d"},
+			"empty key":       {"query", "timeline", "--key", ""},
+			"bad format":      {"query", "timeline", "--format", "xml"},
+			"bad list format": {"query", "list", "--format", "xml"},
+			"extra list args": {"query", "list", "extra"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				code, out, stderr := trailhound(t, append([]string{"--db", db}, args...)...)
+				if code != ExitUsage || out != "" {
+					t.Errorf("exit %d, %d bytes on stdout, stderr %s", code, len(out), stderr)
+				}
+			})
+		}
+	})
 }

@@ -110,13 +110,13 @@ func runIngestHistory(c *cobra.Command, e *env, o ingestHistoryOptions) error {
 
 // parseWindow reads --from (required) and --to (default now) into a window of whole seconds.
 func parseWindow(fromFlag, toFlag string, now time.Time) (time.Time, time.Time, error) {
-	from, err := parseTimeFlag(fromFlag, now)
+	from, err := queries.ParseTime(fromFlag, now)
 	if err != nil {
 		return from, from, usageErrorf("--from: %v", err)
 	}
 	to := now
 	if toFlag != "" {
-		if to, err = parseTimeFlag(toFlag, now); err != nil {
+		if to, err = queries.ParseTime(toFlag, now); err != nil {
 			return from, to, usageErrorf("--to: %v", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailhound/trailhound/ingest"
+	"github.com/trailhound/trailhound/queries"
 )
 
 type ingestS3Options struct {
@@ -77,13 +78,13 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 		return usageError{err}
 	}
 	now := time.Now().UTC()
-	from, err := parseTimeFlag(o.From, now)
+	from, err := queries.ParseTime(o.From, now)
 	if err != nil {
 		return usageErrorf("--from: %v", err)
 	}
 	to := now
 	if o.To != "" {
-		if to, err = parseTimeFlag(o.To, now); err != nil {
+		if to, err = queries.ParseTime(o.To, now); err != nil {
 			return usageErrorf("--to: %v", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -38,6 +39,15 @@ type env struct {
 	quiet    bool
 	log      *slog.Logger
 	getenv   func(string) string
+	clock    func() time.Time // nil: time.Now
+}
+
+// now is the current time (tests fix it).
+func (e *env) now() time.Time {
+	if e.clock != nil {
+		return e.clock()
+	}
+	return time.Now()
 }
 
 // usageError is a mistake in the command line: the usage is printed with it.
@@ -129,7 +139,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.db, "db", DefaultDB, "the store: a DuckDB file (env TRAILHOUND_DB)")
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newDemoCmd(e))
+	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e))
 	return root
 }
 

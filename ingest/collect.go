@@ -614,7 +614,7 @@ func Collect(ctx context.Context, st *queries.Store, apis CollectAPIs, o Collect
 
 // coverage reads, per region, what the store holds in the plan's window.
 func coverage(ctx context.Context, st *queries.Store, plan *Plan, hist *HistorySource) ([]RegionCoverage, error) {
-	q, err := queries.Lookup("coverage")
+	q, err := queries.Lookup("sources")
 	if err != nil {
 		return nil, err
 	}
