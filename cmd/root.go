@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -38,6 +39,9 @@ type env struct {
 	quiet    bool
 	log      *slog.Logger
 	getenv   func(string) string
+	args     []string         // the command line after the program name, as given
+	now      func() time.Time // when a command runs (fixed in tests)
+	runBy    func() string    // who runs it: user@host (fixed in tests)
 }
 
 // usageError is a mistake in the command line: the usage is printed with it.
@@ -49,7 +53,7 @@ func usageErrorf(format string, args ...any) error {
 
 // Main runs trailhound with args and returns the process exit code.
 func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
-	e := &env{in: in, out: out, err: errOut, getenv: os.Getenv}
+	e := &env{in: in, out: out, err: errOut, getenv: os.Getenv, args: args, now: time.Now, runBy: whoRuns}
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(in)
@@ -125,7 +129,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.db, "db", DefaultDB, "the store: a DuckDB file (env TRAILHOUND_DB)")
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newIngestCmd(e), newSQLCmd(e), newDemoCmd(e))
+	root.AddCommand(newIngestCmd(e), newSQLCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e))
 	return root
 }
 
