@@ -34,7 +34,8 @@ launches c5.xlarge instances in every region within half an hour and runs ECS/Fa
 tasks in many regions for two days, over background noise from AWS services.
 
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
-store (--out/demo.duckdb unless --db is given), and the headline findings are printed.
+store (--out/demo.duckdb unless --db is given), and the headline findings are printed. The
+evidence pack for the leaked key (see 'trailhound report') is written to --out/evidence-pack.
 No AWS account is needed.`,
 		Example: `  trailhound demo
   trailhound demo --out /tmp/incident --events 200000`,
@@ -53,7 +54,7 @@ No AWS account is needed.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.Out, "out", "trailhound-demo", "directory for the generated CloudTrail tree")
+	f.StringVar(&opts.Out, "out", "trailhound-demo", "directory for the generated CloudTrail tree, the store and the evidence pack")
 	f.IntVar(&opts.Events, "events", 20000, "approximate number of CloudTrail records to generate")
 	f.IntVar(&opts.EventsPerFile, "events-per-file", 30, "approximate records per delivery file")
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed: the same seed gives the same files")
@@ -91,6 +92,11 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 			return err
 		}
 	}
+	pack, err := writePack(ctx, e, st, filepath.Join(opts.Out, "evidence-pack"), queries.Params{Keys: []string{m.LeakedKey}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Evidence pack for AWS Support: %s (open %s)\n", pack, filepath.Join(pack, "index.html"))
 	fmt.Fprintf(w, "Store: %s. Try: trailhound --db %s sql \"SELECT event_name, count(*) FROM events GROUP BY ALL ORDER BY 2 DESC\"\n",
 		e.db, shellQuote(e.db))
 	return nil

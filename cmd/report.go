@@ -49,7 +49,12 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 				return err
 			}
 			defer st.Close()
-			return writePack(c.Context(), e, st, out, p)
+			dir, err := writePack(c.Context(), e, st, out, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.out, dir)
+			return nil
 		},
 	}
 	scope.bind(c.Flags(), "the leaked access key (repeatable; its lineage is followed)")
@@ -57,8 +62,9 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 	return c
 }
 
-// writePack writes the evidence pack for p from st into dir, and says where it is.
-func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p queries.Params) error {
+// writePack writes the evidence pack for p from st into dir, says on stderr how it went, and
+// returns the directory.
+func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p queries.Params) (string, error) {
 	start := time.Now()
 	store, err := filepath.Abs(st.Path)
 	if err != nil {
@@ -69,7 +75,7 @@ func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p que
 		RunBy: e.runBy(), RunAt: e.now().UTC().Truncate(time.Second), StorePath: store,
 	}, e.logger())
 	if err != nil {
-		return err
+		return "", err
 	}
 	if len(res.Missing) > 0 {
 		fmt.Fprintf(e.err, "evidence pack: not in this build of trailhound, listed as not available: %s\n",
@@ -77,6 +83,5 @@ func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p que
 	}
 	fmt.Fprintf(e.err, "evidence pack: %d files in %s (%.1fs); open %s\n", len(res.Files)+1, res.Dir,
 		time.Since(start).Seconds(), filepath.Join(res.Dir, "index.html"))
-	fmt.Fprintln(e.out, res.Dir)
-	return nil
+	return res.Dir, nil
 }
