@@ -77,6 +77,10 @@ func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p que
 	if err != nil {
 		return "", err
 	}
+	if res.Events == 0 {
+		fmt.Fprintf(e.err, "warning: no event of %s is in the store (in this window): the pack says so\n",
+			safeText(strings.Join(p.Keys, ", ")))
+	}
 	if len(res.Missing) > 0 {
 		fmt.Fprintf(e.err, "evidence pack: not in this build of trailhound, listed as not available: %s\n",
 			strings.Join(res.Missing, ", "))

@@ -77,6 +77,7 @@ type PackResult struct {
 	Dir     string
 	Files   []PackFile // every file but manifest.json, sorted by path
 	Missing []string   // canned queries this build does not have
+	Events  int        // events of the lineage in the window
 }
 
 // Manifest is manifest.json: how the pack was made, from what, and the hash of every file.
@@ -158,10 +159,11 @@ func WritePack(ctx context.Context, db *sql.DB, o PackOptions, log *slog.Logger)
 		return PackResult{}, fmt.Errorf("evidence pack: %w", err)
 	}
 	done = true
-	return PackResult{Dir: o.Dir, Files: p.files, Missing: p.missing}, nil
+	return PackResult{Dir: o.Dir, Files: p.files, Missing: p.missing, Events: p.counts["lineage-events"]}, nil
 }
 
-// checkPackDir refuses to replace a directory that holds anything but an earlier pack.
+// checkPackDir refuses to replace a directory that holds anything but an earlier pack: every
+// file in it must be listed in its manifest.json (or be that manifest).
 func checkPackDir(dir string) error {
 	if dir == "" {
 		return errors.New("evidence pack: no output directory")
@@ -174,11 +176,25 @@ func checkPackDir(dir string) error {
 		return fmt.Errorf("evidence pack: %w", err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	var m struct{ Tool string }
-	if err == nil && json.Unmarshal(b, &m) == nil && m.Tool == "trailhound" {
-		return nil
+	var m Manifest
+	if err != nil || json.Unmarshal(b, &m) != nil || m.Tool != "trailhound" {
+		return fmt.Errorf("evidence pack: %s is not empty and holds no earlier trailhound pack; choose another --out", dir)
 	}
-	return fmt.Errorf("evidence pack: %s is not empty and holds no earlier trailhound pack; choose another --out", dir)
+	listed := map[string]bool{"manifest.json": true}
+	for _, f := range m.Files {
+		listed[f.Path] = true
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("evidence pack: %w", err)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() || listed[filepath.ToSlash(rel)] {
+			return nil
+		}
+		return fmt.Errorf("evidence pack: %s holds an earlier pack and %s, which is not part of it; "+
+			"move that file or choose another --out", dir, rel)
+	})
 }
 
 type packer struct {

@@ -572,8 +572,8 @@ func TestPackManifest(t *testing.T) {
 	}
 }
 
-// TestPackDirectory: a directory that holds other files is refused; an earlier pack is replaced
-// whole (no stale file survives).
+// TestPackDirectory: a directory that holds other files is refused, and so is an earlier pack to
+// which a file was added; an earlier pack as it was is replaced.
 func TestPackDirectory(t *testing.T) {
 	inc := getIncident(t)
 	foreign := t.TempDir()
@@ -592,11 +592,15 @@ func TestPackDirectory(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WritePack(t.Context(), inc.st.DB, packOptions(inc, dir), nil); err != nil {
+	if _, err := WritePack(t.Context(), inc.st.DB, packOptions(inc, dir), nil); err == nil ||
+		!strings.Contains(err.Error(), "stale.csv") {
+		t.Errorf("replacing a pack that holds a file of someone else's: %v", err)
+	}
+	if err := os.Remove(stale); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(stale); err == nil {
-		t.Error("a stale file of the earlier pack survived")
+	if _, err := WritePack(t.Context(), inc.st.DB, packOptions(inc, dir), nil); err != nil {
+		t.Errorf("replacing an earlier pack: %v", err)
 	}
 	if _, err := WritePack(t.Context(), inc.st.DB, PackOptions{Dir: t.TempDir()}, nil); err == nil {
 		t.Error("a pack without a key was written")
