@@ -1,7 +1,7 @@
 -- name: key-timeline
 -- description: Each access key of the lineage (without keys: each long-term AKIA key) from its first to its last use, with how it was obtained.
 -- parameters: keys (the lineage of these access keys; none = the long-term keys of the whole store), from, to
--- chart: timeline y=access_key_id start=first_seen end=last_seen label=via
+-- chart: gantt start=first_seen end=last_seen label=access_key_id detail=via
 WITH RECURSIVE
 -- lineage closure: begin
 -- Every successful call that minted a credential, created an IAM user or gave one a password (few rows).

@@ -23,13 +23,15 @@ var ErrNoChart = errors.New("no chart")
 // Hint is a parsed "-- chart:" header line of a canned query: a kind and the result columns it
 // draws, e.g. "stacked-bar x=hour series=region y=tasks".
 //
-//	stacked-bar x=COL series=COL y=COL   one bar per x, stacked by series
-//	bar         x=COL y=COL              one bar per x
-//	heatmap     x=COL y=COL value=COL    a grid of x by y coloured by value
-//	timeline    y=COL start=COL end=COL [label=COL]   one line per y from start to end
+//	stacked-bar x=COL series=COL y=COL         one bar per x, stacked by series
+//	bar         x=COL y=COL                    one bar per x
+//	heatmap     x=COL y=COL value=COL          a grid of x by y coloured by value
+//	gantt       start=COL end=COL label=COL [detail=COL]   one bar per label from start to end
+//	timeline    x=COL y=COL                    each row a point: its time (x) on the row of its y
+//	graph       source=COL target=COL [label=COL]          a tree of targets under their sources
 //
-// An x column of timestamps that all fall on whole hours is drawn as hours (UTC) with the hours
-// that have no row shown as zero.
+// "table" (or "none") means the query has no chart. An x column of timestamps that all fall on
+// whole hours is drawn as hours (UTC) with the hours that have no row shown as zero.
 type Hint struct {
 	Kind   string
 	Fields map[string]string
@@ -39,13 +41,18 @@ var hintRoles = map[string][]string{
 	"stacked-bar": {"x", "series", "y"},
 	"bar":         {"x", "y"},
 	"heatmap":     {"x", "y", "value"},
-	"timeline":    {"y", "start", "end"},
+	"gantt":       {"start", "end", "label"},
+	"timeline":    {"x", "y"},
+	"graph":       {"source", "target"},
 }
 
-// ParseHint parses a chart hint. It returns ErrNoChart for "" and "none".
+// optionalRoles are the columns a kind may also name.
+var optionalRoles = map[string][]string{"gantt": {"detail"}, "graph": {"label"}}
+
+// ParseHint parses a chart hint. It returns ErrNoChart for "", "none" and "table".
 func ParseHint(s string) (Hint, error) {
 	f := strings.Fields(s)
-	if len(f) == 0 || f[0] == "none" {
+	if len(f) == 0 || f[0] == "none" || f[0] == "table" {
 		return Hint{}, ErrNoChart
 	}
 	h := Hint{Kind: f[0], Fields: map[string]string{}}
@@ -89,6 +96,7 @@ var chartTitles = map[string]string{
 	"calls-per-hour":     "API calls per hour: succeeded and failed",
 	"region-heatmap":     "API calls per region and hour",
 	"key-timeline":       "Access keys from first to last use",
+	"lineage":            "How the credentials derive from the leaked key",
 }
 
 // maxHours caps how many hours an hourly axis is filled out to (about 400 days); a longer span is
@@ -130,12 +138,15 @@ func BuildChart(q queries.Query, res *queries.Collected) (Chart, error) {
 		}
 		idx[r] = i
 	}
-	if h.Fields["label"] != "" {
-		i, err := col("label")
+	for _, r := range optionalRoles[h.Kind] {
+		if h.Fields[r] == "" {
+			continue
+		}
+		i, err := col(r)
 		if err != nil {
 			return Chart{}, err
 		}
-		idx["label"] = i
+		idx[r] = i
 	}
 	if len(res.Values) == 0 {
 		c.Empty = true
@@ -147,8 +158,12 @@ func BuildChart(q queries.Query, res *queries.Collected) (Chart, error) {
 		m, err = barOptions(c, h, idx, res)
 	case "heatmap":
 		m, err = heatmapOptions(&c, h, idx, res)
+	case "gantt":
+		m, err = ganttOptions(&c, idx, res)
 	case "timeline":
 		m, err = timelineOptions(&c, h, idx, res)
+	case "graph":
+		m, err = graphOptions(&c, idx, res)
 	}
 	if err != nil {
 		return Chart{}, fmt.Errorf("chart %s: %w", q.Name, err)
@@ -461,9 +476,9 @@ func heatmapOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collected
 	return hm.JSON(), nil
 }
 
-func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collected) (map[string]any, error) {
+func ganttOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[string]any, error) {
 	type span struct {
-		y, label   string
+		y, detail  string
 		start, end time.Time
 	}
 	var spans []span
@@ -471,12 +486,12 @@ func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collecte
 	for _, row := range res.Values {
 		s, ok1 := row[idx["start"]].(time.Time)
 		e, ok2 := row[idx["end"]].(time.Time)
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || row[idx["label"]] == nil {
 			continue // a key with no use in scope has nothing to draw
 		}
-		sp := span{y: label(row[idx["y"]]), start: s, end: e}
-		if i, ok := idx["label"]; ok {
-			sp.label = label(row[i])
+		sp := span{y: label(row[idx["label"]]), start: s, end: e}
+		if i, ok := idx["detail"]; ok && row[i] != nil {
+			sp.detail = label(row[i])
 		}
 		if seen[sp.y] {
 			continue
@@ -498,7 +513,7 @@ func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collecte
 	g = append(g,
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", Name: "time (UTC)", NameLocation: "middle", NameGap: 30}),
-		// The first key at the top.
+		// The first row at the top.
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ys, Inverse: opts.Bool(true)}),
 		charts.WithDataZoomOpts(opts.DataZoom{Type: "slider", Start: 0, End: 100}, opts.DataZoom{Type: "inside"}),
 		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "20", Bottom: "70", ContainLabel: opts.Bool(true)}),
@@ -507,8 +522,8 @@ func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collecte
 	line.Colors = palette
 	for _, s := range spans {
 		name := s.y
-		if s.label != "" {
-			name += " (" + s.label + ")"
+		if s.detail != "" {
+			name += " (" + s.detail + ")"
 		}
 		line.AddSeries(name, []opts.LineData{
 			{Value: []any{s.start.UnixMilli(), s.y}},
@@ -518,4 +533,130 @@ func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collecte
 	}
 	line.Validate()
 	return line.JSON(), nil
+}
+
+// timelineOptions draws each row as a point at its time on the row of its category.
+func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collected) (map[string]any, error) {
+	var ys []string
+	seen := map[string]bool{}
+	var data []opts.ScatterData
+	for _, row := range res.Values {
+		t, ok := row[idx["x"]].(time.Time)
+		if !ok {
+			continue
+		}
+		y := label(row[idx["y"]])
+		if !seen[y] {
+			seen[y] = true
+			ys = append(ys, y)
+		}
+		data = append(data, opts.ScatterData{Value: []any{t.UnixMilli(), y}})
+	}
+	if len(data) == 0 {
+		c.Empty = true
+		return nil, nil
+	}
+	c.Height = max(260, 110+28*len(ys))
+	sc := charts.NewScatter()
+	g := common(*c, "item")
+	g = append(g,
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "time", Name: "time (UTC)", NameLocation: "middle", NameGap: 30}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ys, Inverse: opts.Bool(true)}),
+		charts.WithDataZoomOpts(opts.DataZoom{Type: "slider", Start: 0, End: 100}, opts.DataZoom{Type: "inside"}),
+		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "20", Bottom: "70", ContainLabel: opts.Bool(true)}),
+	)
+	sc.SetGlobalOptions(g...)
+	sc.Colors = palette
+	sc.AddSeries(h.Fields["y"], data, charts.WithScatterChartOpts(opts.ScatterChart{SymbolSize: 10}))
+	sc.Validate()
+	return sc.JSON(), nil
+}
+
+// graphOptions draws rows (source, target) as a tree: each target under its source; a source
+// that is no row's target is a root.
+func graphOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[string]any, error) {
+	nodes := map[string]*opts.TreeData{}
+	var order []string
+	parent := map[string]string{}
+	for _, row := range res.Values {
+		if row[idx["target"]] == nil {
+			continue // e.g. a summed-up row with no key of its own
+		}
+		t := label(row[idx["target"]])
+		if _, ok := nodes[t]; ok {
+			continue
+		}
+		n := &opts.TreeData{Name: t}
+		if i, ok := idx["label"]; ok && row[i] != nil {
+			n.Name += " (" + label(row[i]) + ")"
+		}
+		nodes[t] = n
+		order = append(order, t)
+		if row[idx["source"]] != nil {
+			parent[t] = label(row[idx["source"]])
+		}
+	}
+	if len(order) == 0 {
+		c.Empty = true
+		return nil, nil
+	}
+	var roots []*opts.TreeData
+	for _, t := range order {
+		p, ok := parent[t]
+		if pn := nodes[p]; ok && pn != nil && p != t && !descends(parent, p, t) {
+			pn.Children = append(pn.Children, nodes[t])
+			continue
+		}
+		if ok && nodes[p] == nil { // a source that is no row: a root of its own
+			pn := &opts.TreeData{Name: p}
+			nodes[p] = pn
+			roots = append(roots, pn)
+			pn.Children = append(pn.Children, nodes[t])
+			continue
+		}
+		roots = append(roots, nodes[t])
+	}
+	root := roots[0]
+	if len(roots) > 1 {
+		root = &opts.TreeData{Name: "(roots)", Children: roots}
+	}
+	c.Height = max(300, 80+22*leaves(root))
+	tr := charts.NewTree()
+	g := common(*c, "item")
+	g = append(g, charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}))
+	tr.SetGlobalOptions(g...)
+	tr.AddSeries("lineage", []opts.TreeData{*root}, charts.WithTreeOpts(opts.TreeChart{
+		Layout: "orthogonal", Orient: "LR", InitialTreeDepth: -1, Left: "12%", Right: "30%", Top: "20", Bottom: "20",
+		Label:  &opts.Label{Show: opts.Bool(true), Position: "left"},
+		Leaves: &opts.TreeLeaves{Label: &opts.Label{Show: opts.Bool(true), Position: "right"}},
+	}))
+	tr.Validate()
+	return tr.JSON(), nil
+}
+
+// descends reports whether node t is an ancestor of p (which would make a cycle).
+func descends(parent map[string]string, p, t string) bool {
+	for i := 0; i < len(parent)+1; i++ {
+		q, ok := parent[p]
+		if !ok {
+			return false
+		}
+		if q == t {
+			return true
+		}
+		p = q
+	}
+	return true
+}
+
+func leaves(n *opts.TreeData) int {
+	if len(n.Children) == 0 {
+		return 1
+	}
+	k := 0
+	for _, c := range n.Children {
+		k += leaves(c)
+	}
+	return k
 }

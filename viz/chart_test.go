@@ -24,7 +24,11 @@ func TestParseHint(t *testing.T) {
 	}{
 		{"stacked-bar x=hour series=region y=tasks", "stacked-bar", ""},
 		{"heatmap x=hour y=region value=calls", "heatmap", ""},
-		{"timeline y=access_key_id start=first_seen end=last_seen label=via", "timeline", ""},
+		{"gantt start=first_seen end=last_seen label=access_key_id detail=via", "gantt", ""},
+		{"timeline x=event_time y=event_name", "timeline", ""},
+		{"graph source=parent_access_key_id target=access_key_id label=via", "graph", ""},
+		{"table", "", "no chart"},
+		{"gantt start=a end=b", "", "needs label"},
 		{"bar x=aws_region y=events", "bar", ""},
 		{"none", "", "no chart"},
 		{"", "", "no chart"},
@@ -184,5 +188,65 @@ func TestPackChartsUseUTC(t *testing.T) {
 	}
 	if n != len(PackCharts) {
 		t.Errorf("%d charts with data, want %d", n, len(PackCharts))
+	}
+}
+
+// TestGraphAndTimelineKinds: a graph hint draws a tree with each target under its source (also
+// when a child row comes before its parent's), and a timeline hint one point per row.
+func TestGraphAndTimelineKinds(t *testing.T) {
+	q := queries.Query{Name: "lineage", Chart: "graph source=parent target=key label=via"}
+	res := &queries.Collected{
+		Columns: []string{"key", "parent", "via"},
+		Values: [][]any{
+			{"ASIA2", "AKIA1", "AssumeRole"}, // before its parent's row
+			{"AKIA1", "AKIA0", "CreateAccessKey"},
+			{"AKIA0", nil, "seed"},
+			{nil, "AKIA1", "AssumeRole"}, // summed-up sessions: no node
+		},
+		Total: 4,
+	}
+	c, err := BuildChart(q, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opt struct {
+		Series []struct {
+			Type string
+			Data []struct {
+				Name     string
+				Children []struct {
+					Name     string
+					Children []struct{ Name string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(c.Options, &opt); err != nil {
+		t.Fatal(err)
+	}
+	root := opt.Series[0].Data[0]
+	if opt.Series[0].Type != "tree" || root.Name != "AKIA0 (seed)" || len(root.Children) != 1 ||
+		root.Children[0].Name != "AKIA1 (CreateAccessKey)" || len(root.Children[0].Children) != 1 ||
+		root.Children[0].Children[0].Name != "ASIA2 (AssumeRole)" {
+		t.Errorf("tree: %s", c.Options)
+	}
+
+	h := time.Date(2026, 11, 8, 1, 2, 3, 0, time.UTC)
+	q = queries.Query{Name: "iam-changes", Chart: "timeline x=event_time y=event_name"}
+	res = &queries.Collected{Columns: []string{"event_time", "event_name"},
+		Values: [][]any{{h, "CreateUser"}, {h.Add(time.Minute), "CreateAccessKey"}, {h.Add(2 * time.Minute), "CreateUser"}}, Total: 3}
+	if c, err = BuildChart(q, res); err != nil {
+		t.Fatal(err)
+	}
+	var sc struct {
+		Series []struct{ Data []struct{ Value []any } }
+		YAxis  []struct{ Data []string } `json:"yAxis"`
+	}
+	if err := json.Unmarshal(c.Options, &sc); err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Series[0].Data) != 3 || sc.Series[0].Data[0].Value[0] != float64(h.UnixMilli()) ||
+		len(sc.YAxis[0].Data) != 2 || sc.YAxis[0].Data[0] != "CreateUser" {
+		t.Errorf("timeline: %s", c.Options)
 	}
 }
