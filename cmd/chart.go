@@ -15,7 +15,7 @@ import (
 )
 
 func newChartCmd(e *env) *cobra.Command {
-	var scope scopeFlags
+	var scope queryOptions
 	var out string
 	c := &cobra.Command{
 		Use:   "chart NAME",
@@ -30,7 +30,11 @@ credential derived from it; without, the whole store. Times are UTC.
   trailhound chart region-heatmap --from 2026-11-07 --to 2026-11-10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := scope.params(e.now())
+			q, err := queries.Lookup(args[0])
+			if err != nil {
+				return usageErrorf("%v (trailhound chart list shows the charts)", err)
+			}
+			p, err := queryParams(q, scope, e.now())
 			if err != nil {
 				return err
 			}
@@ -41,7 +45,7 @@ credential derived from it; without, the whole store. Times are UTC.
 				RunBy: e.runBy(), RunAt: e.now()}, out)
 		},
 	}
-	scope.bind(c.Flags(), "scope to the lineage of this access key (repeatable)")
+	bindScope(c.Flags(), &scope, "scope to the lineage of this access key")
 	c.Flags().StringVarP(&out, "out", "o", "", "the HTML file to write (default NAME.html)")
 	c.AddCommand(&cobra.Command{
 		Use:   "list",
@@ -69,6 +73,9 @@ func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error
 		return err
 	}
 	defer st.Close()
+	if _, err := warnMissingKeys(ctx, e, st, o.Params.Keys); err != nil {
+		return err
+	}
 	ch, err := viz.DrawChart(ctx, st.DB, o)
 	if errors.Is(err, viz.ErrUnknownChart) {
 		return usageError{err}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/big"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -86,29 +88,43 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	}
 	defer st.Close()
 	w := e.out
-	fmt.Fprintf(w, "Synthetic incident in account %s: the leaked key is %s (user %s).\n\n", m.Account, m.LeakedKey, m.LeakedKeyUser)
-	for _, name := range []string{"iam_changes", "compute_by_region", "overview"} {
-		if err := printCanned(ctx, w, st, name); err != nil {
-			return err
-		}
+	key := m.LeakedKey
+	fmt.Fprintf(w, "Synthetic incident in account %s: the leaked key is %s (user %s).\n", m.Account, key, m.LeakedKeyUser)
+	fmt.Fprintf(w, "Every answer below is a canned query scoped to the key's lineage: trailhound --db %s query NAME --key %s\n\n",
+		shellQuote(e.db), key)
+	p := queries.Params{Keys: []string{key}}
+	if err := printCanned(ctx, w, st, "lineage", p, "the credentials derived from the leaked key"); err != nil {
+		return err
 	}
-	pack, err := writePack(ctx, e, st, filepath.Join(opts.Out, "evidence-pack"), queries.Params{Keys: []string{m.LeakedKey}})
+	if err := printComputeSummary(ctx, w, st, p); err != nil {
+		return err
+	}
+	if err := printCanned(ctx, w, st, "iam-changes", p, "identities and privileges the lineage created or changed"); err != nil {
+		return err
+	}
+	if err := printLeftRunning(ctx, w, st, p); err != nil {
+		return err
+	}
+	if err := printCanned(ctx, w, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
+		return err
+	}
+	pack, err := writePack(ctx, e, st, filepath.Join(opts.Out, "evidence-pack"), p)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "Evidence pack for AWS Support: %s (open %s)\n", pack, filepath.Join(pack, "index.html"))
-	fmt.Fprintf(w, "Store: %s. Try: trailhound --db %s sql \"SELECT event_name, count(*) FROM events GROUP BY ALL ORDER BY 2 DESC\"\n",
-		e.db, shellQuote(e.db))
+	fmt.Fprintf(w, "Store: %s. Try: trailhound --db %s query list\n", e.db, shellQuote(e.db))
 	return nil
 }
 
-func printCanned(ctx context.Context, w io.Writer, st *queries.Store, name string) error {
+// printCanned prints a canned query's result as a table under a heading.
+func printCanned(ctx context.Context, w io.Writer, st *queries.Store, name string, p queries.Params, title string) error {
 	q, err := queries.Lookup(name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "## %s: %s\n", q.Name, q.Description)
-	rows, err := q.Run(ctx, st.DB, queries.Params{})
+	fmt.Fprintf(w, "## %s: %s\n", q.Name, title)
+	rows, err := q.Run(ctx, st.DB, p)
 	if err != nil {
 		return err
 	}
@@ -117,6 +133,140 @@ func printCanned(ctx context.Context, w io.Writer, st *queries.Store, name strin
 	}
 	fmt.Fprintln(w)
 	return nil
+}
+
+// cannedRows runs a canned query and returns its rows as maps from column name to value.
+func cannedRows(ctx context.Context, st *queries.Store, name string, p queries.Params) ([]map[string]any, error) {
+	q, err := queries.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.Run(ctx, st.DB, p)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", name, err)
+	}
+	var out []map[string]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("query %s: %w", name, err)
+		}
+		r := map[string]any{}
+		for i, c := range cols {
+			r[c] = vals[i]
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// tally counts things per label and remembers in which regions.
+type tally struct {
+	labels  []string
+	n       map[string]int64
+	failed  map[string]int64
+	regions map[string]map[string]bool
+	ids     map[string][]string
+}
+
+func newTally() *tally {
+	return &tally{n: map[string]int64{}, failed: map[string]int64{}, regions: map[string]map[string]bool{}, ids: map[string][]string{}}
+}
+
+func (t *tally) add(label, region string, n, failed int64, id string) {
+	if _, ok := t.regions[label]; !ok {
+		t.labels = append(t.labels, label)
+		t.regions[label] = map[string]bool{}
+	}
+	t.n[label] += n
+	t.failed[label] += failed
+	if n > 0 {
+		t.regions[label][region] = true
+	}
+	if id != "" {
+		t.ids[label] = append(t.ids[label], id)
+	}
+}
+
+func (t *tally) regionList(label string) string {
+	rs := make([]string, 0, len(t.regions[label]))
+	for r := range t.regions[label] {
+		rs = append(rs, r)
+	}
+	slices.Sort(rs)
+	return strings.Join(rs, " ")
+}
+
+// printComputeSummary sums compute-launches over the hours, per service and action.
+func printComputeSummary(ctx context.Context, w io.Writer, st *queries.Store, p queries.Params) error {
+	rows, err := cannedRows(ctx, st, "compute-launches", p)
+	if err != nil {
+		return err
+	}
+	t := newTally()
+	for _, r := range rows {
+		t.add(fmt.Sprintf("%v %v", r["service"], r["action"]), fmt.Sprint(r["region"]), toInt(r["launched"]), toInt(r["failed"]), "")
+	}
+	fmt.Fprintln(w, "## compute-launches, summed over the hours: what the lineage started (per hour and region: query compute-launches)")
+	for _, l := range t.labels {
+		fmt.Fprintf(w, "  %-22s %6d started, %4d failed", l, t.n[l], t.failed[l])
+		if rs := t.regionList(l); rs != "" {
+			fmt.Fprintf(w, "  in %d regions: %s", len(t.regions[l]), rs)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// printLeftRunning counts left-running per service and type, listing the ids of small groups.
+func printLeftRunning(ctx context.Context, w io.Writer, st *queries.Store, p queries.Params) error {
+	rows, err := cannedRows(ctx, st, "left-running", p)
+	if err != nil {
+		return err
+	}
+	t := newTally()
+	for _, r := range rows {
+		t.add(fmt.Sprintf("%v %v", r["service"], r["resource_type"]), fmt.Sprint(r["region"]), 1, 0, fmt.Sprint(r["resource_id"]))
+	}
+	fmt.Fprintln(w, "## left-running: what the lineage created that nothing stopped or deleted (the full checklist: query left-running)")
+	if len(t.labels) == 0 {
+		fmt.Fprintln(w, "  nothing")
+	}
+	for _, l := range t.labels {
+		fmt.Fprintf(w, "  %-22s %6d in %s\n", l, t.n[l], t.regionList(l))
+		if ids := t.ids[l]; len(ids) <= 8 {
+			fmt.Fprintf(w, "  %-22s        %s\n", "", safeText(strings.Join(ids, " ")))
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case *big.Int:
+		return x.Int64()
+	}
+	return 0
 }
 
 // shellQuote quotes a path for the example command line when it needs it.

@@ -14,7 +14,7 @@ import (
 )
 
 func newReportCmd(e *env) *cobra.Command {
-	var scope scopeFlags
+	var scope queryOptions
 	var out string
 	c := &cobra.Command{
 		Use:   "report --key AKIA... [--from T] [--to T] --out DIR",
@@ -37,7 +37,7 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
   trailhound report --key AKIAIOSFODNN7EXAMPLE --from 2026-11-01 --out evidence`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			p, err := scope.params(e.now())
+			p, err := scopeParams(scope, e.now())
 			if err != nil {
 				return err
 			}
@@ -49,6 +49,14 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 				return err
 			}
 			defer st.Close()
+			missing, err := warnMissingKeys(c.Context(), e, st, p.Keys)
+			if err != nil {
+				return err
+			}
+			if len(missing) == len(p.Keys) {
+				return fmt.Errorf("no event of %s in %s: check the key, or ingest the logs that cover it",
+					safeText(strings.Join(p.Keys, ", ")), e.db)
+			}
 			dir, err := writePack(c.Context(), e, st, out, p)
 			if err != nil {
 				return err
@@ -57,7 +65,7 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 			return nil
 		},
 	}
-	scope.bind(c.Flags(), "the leaked access key (repeatable; its lineage is followed)")
+	bindScope(c.Flags(), &scope, "the leaked access key; its lineage is followed")
 	c.Flags().StringVarP(&out, "out", "o", "evidence-pack", "the directory to write")
 	return c
 }
@@ -78,8 +86,7 @@ func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p que
 		return "", err
 	}
 	if res.Events == 0 {
-		fmt.Fprintf(e.err, "warning: no event of %s is in the store (in this window): the pack says so\n",
-			safeText(strings.Join(p.Keys, ", ")))
+		fmt.Fprintln(e.err, "warning: no event of the lineage in this window: the pack says so")
 	}
 	if len(res.Missing) > 0 {
 		fmt.Fprintf(e.err, "evidence pack: not in this build of trailhound, listed as not available: %s\n",

@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,61 +12,52 @@ import (
 	"github.com/trailhound/trailhound/queries"
 )
 
-// scopeFlags are --key, --from and --to: which lineage and which window a command looks at.
-type scopeFlags struct {
-	keys     []string
-	from, to string
+// bindScope binds --key, --from and --to as 'trailhound query' has them.
+func bindScope(f *pflag.FlagSet, opts *queryOptions, keyHelp string) {
+	f.StringSliceVar(&opts.Keys, "key", nil, keyHelp+" (repeat or comma-separate for several)")
+	f.StringVar(&opts.From, "from", "", "only events at or after this time (UTC): RFC 3339, a date, or a duration back (7d)")
+	f.StringVar(&opts.To, "to", "", "only events before this time (UTC): RFC 3339, a date, or a duration back (12h)")
 }
 
-func (s *scopeFlags) bind(f *pflag.FlagSet, keyHelp string) {
-	f.StringArrayVar(&s.keys, "key", nil, keyHelp)
-	f.StringVar(&s.from, "from", "", "only events at or after this time: RFC 3339, a date (UTC), or an age such as 7d")
-	f.StringVar(&s.to, "to", "", "only events before this time: RFC 3339, a date (UTC), or an age such as 36h")
-}
-
-// params checks the flags and returns the query parameters.
-func (s *scopeFlags) params(now time.Time) (queries.Params, error) {
+// scopeParams checks --key, --from and --to for a command that runs many canned queries
+// (the evidence pack): every key is required to be non-empty, the times to parse.
+func scopeParams(opts queryOptions, now time.Time) (queries.Params, error) {
 	var p queries.Params
-	seen := map[string]bool{}
-	for _, k := range s.keys {
-		for _, k := range strings.Split(k, ",") {
-			k = strings.TrimSpace(k)
-			if k == "" || seen[k] {
-				continue
-			}
-			if !validKeyID(k) {
-				return p, usageErrorf("--key %q: an access key ID is 16 to 128 letters and digits, such as AKIAIOSFODNN7EXAMPLE", safeText(k))
-			}
-			seen[k] = true
+	for _, k := range opts.Keys {
+		if k = strings.TrimSpace(k); k != "" && !slices.Contains(p.Keys, k) {
 			p.Keys = append(p.Keys, k)
 		}
 	}
-	var err error
-	if s.from != "" {
-		if p.From, err = queries.ParseTime(s.from, now); err != nil {
-			return p, usageErrorf("--from: %v", err)
-		}
+	if len(opts.Keys) > 0 && len(p.Keys) == 0 {
+		return p, usageErrorf("--key is empty")
 	}
-	if s.to != "" {
-		if p.To, err = queries.ParseTime(s.to, now); err != nil {
-			return p, usageErrorf("--to: %v", err)
+	for _, t := range []struct {
+		flag, value string
+		dst         *time.Time
+	}{{"from", opts.From, &p.From}, {"to", opts.To, &p.To}} {
+		if t.value == "" {
+			continue
 		}
+		v, err := queries.ParseTime(t.value, now)
+		if err != nil {
+			return p, usageErrorf("--%s: %v", t.flag, err)
+		}
+		*t.dst = v
 	}
 	if !p.From.IsZero() && !p.To.IsZero() && !p.To.After(p.From) {
-		return p, usageErrorf("--to must be after --from")
+		return p, usageErrorf("--to (%s) must be after --from (%s)", p.To.Format(time.RFC3339), p.From.Format(time.RFC3339))
 	}
 	return p, nil
 }
 
-// validKeyID accepts what IAM allows for an access key ID: 16 to 128 word characters.
-func validKeyID(k string) bool {
-	if len(k) < 16 || len(k) > 128 {
-		return false
+// warnMissingKeys says on stderr which keys appear in no event of the store, and returns them.
+func warnMissingKeys(ctx context.Context, e *env, st *queries.Store, keys []string) ([]string, error) {
+	missing, err := queries.MissingKeys(ctx, st.DB, keys)
+	if err != nil {
+		return nil, err
 	}
-	for _, r := range k {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
+	for _, k := range missing {
+		fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", safeText(k), e.db)
 	}
-	return true
+	return missing, nil
 }

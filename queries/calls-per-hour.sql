@@ -1,54 +1,20 @@
 -- name: calls-per-hour
 -- description: API calls per hour (UTC) that succeeded and that failed (an errorCode in the record).
--- parameters: keys (the lineage of these access keys; none = the whole store), from, to
+-- parameters: keys, from, to
 -- chart: stacked-bar x=hour series=outcome y=calls
-WITH RECURSIVE
--- lineage closure: begin
--- Every successful call that minted a credential, created an IAM user or gave one a password (few rows).
-minted AS (
-    SELECT access_key_id AS parent,
-           coalesce(record->>'$.responseElements.credentials.accessKeyId',
-                    record->>'$.responseElements.accessKey.accessKeyId') AS child_key,
-           CASE WHEN event_name = 'CreateUser' THEN record->>'$.responseElements.user.userName'
-                WHEN event_name IN ('CreateLoginProfile', 'UpdateLoginProfile')
-                    THEN record->>'$.requestParameters.userName' END AS child_user,
-           event_name AS via,
-           event_time AS created_at
-    FROM events
-    WHERE error_code IS NULL AND access_key_id IS NOT NULL
-      AND event_name IN ('GetSessionToken', 'AssumeRole', 'GetFederationToken', 'CreateAccessKey',
-                         'CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile')
-),
--- Keys that signed as a user the lineage created (any of its keys), or as a user it gave a password
--- (that user's console sessions after the password was set).
-user_keys AS (
-    SELECT m.parent, e.access_key_id AS child, 'user ' || m.child_user AS via, min(e.event_time) AS created_at
-    FROM minted m
-    JOIN events e ON e.user_name = m.child_user AND e.identity_type = 'IAMUser' AND e.access_key_id IS NOT NULL
-    WHERE m.child_user IS NOT NULL
-      AND (m.via = 'CreateUser'
-           OR (e.event_time >= m.created_at AND (e.record->>'$.sessionCredentialFromConsole') = 'true'))
-    GROUP BY ALL
-),
-edges AS (
-    SELECT parent, child_key AS child, via, created_at FROM minted WHERE child_key IS NOT NULL
-    UNION ALL
-    SELECT parent, child, via, created_at FROM user_keys
-),
-lineage(access_key_id, parent_access_key_id, via, created_at) AS (
-    SELECT k, NULL::VARCHAR, 'seed', NULL::TIMESTAMPTZ FROM unnest($keys::VARCHAR[]) AS s(k)
-    UNION
-    SELECT e.child, l.access_key_id, e.via, e.created_at
-    FROM edges e JOIN lineage l ON e.parent = l.access_key_id
-)
--- lineage closure: end
+--
+-- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
+-- and the console sign-ins of users it created; without keys, every event.
+--
+-- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
+-- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
+-- (TIMESTAMPTZ '2026-11-07 00:00:00+00'), or prepare it:
+--   PREPARE calls_per_hour AS <the SELECT below>;
+--   EXECUTE calls_per_hour(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 SELECT date_trunc('hour', event_time) AS hour,
-       CASE WHEN error_code IS NULL THEN 'succeeded' ELSE 'failed' END AS outcome,
-       count(*) AS calls
-FROM events
+    CASE WHEN error_code IS NULL THEN 'succeeded' ELSE 'failed' END AS outcome,
+    count(*) AS calls
+FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
 WHERE event_time IS NOT NULL
-  AND (len($keys::VARCHAR[]) = 0 OR access_key_id IN (SELECT access_key_id FROM lineage))
-  AND ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ)
-  AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ)
 GROUP BY ALL
 ORDER BY hour, outcome DESC;

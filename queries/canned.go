@@ -5,8 +5,12 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"io"
 	"io/fs"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,12 +24,54 @@ var files embed.FS
 type Query struct {
 	Name        string
 	Description string
-	Parameters  string
+	Parameters  string // as the header writes them: "keys, from, to", or "none"
 	Chart       string
 	SQL         string
 }
 
-// Canned lists the canned queries, sorted by name (schema.sql and insert_events.sql are not ones).
+// Params lists the parameters the query's header declares (keys, from, to), in order.
+func (q Query) Params() []string {
+	var ps []string
+	for _, p := range strings.Split(q.Parameters, ",") {
+		if p = strings.TrimSpace(p); p != "" && p != "none" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Takes reports whether the query's header declares parameter name (keys, from or to).
+func (q Query) Takes(name string) bool {
+	return slices.Contains(q.Params(), name)
+}
+
+// uses reports whether the query's SQL, outside comments, refers to $name.
+func (q Query) uses(name string) bool {
+	return paramRE(name).MatchString(stripComments(q.SQL))
+}
+
+func paramRE(name string) *regexp.Regexp {
+	return regexp.MustCompile(`\$` + regexp.QuoteMeta(name) + `\b`)
+}
+
+// stripComments drops "--" comments (the header and the documentation in a query file;
+// the canned queries put no "--" inside string literals).
+func stripComments(sql string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// storeSQL names the embedded .sql files that belong to the store, not canned queries.
+var storeSQL = map[string]bool{"schema.sql": true, "insert_events.sql": true, "macros.sql": true, "upgrade_2.sql": true}
+
+// Canned lists the canned queries, sorted by name (the store's own SQL files are not ones).
 func Canned() ([]Query, error) {
 	entries, err := fs.Glob(files, "*.sql")
 	if err != nil {
@@ -33,8 +79,8 @@ func Canned() ([]Query, error) {
 	}
 	var qs []Query
 	for _, e := range entries {
-		if e == "schema.sql" || e == "insert_events.sql" {
-			continue // the store's own SQL, not canned queries
+		if storeSQL[e] {
+			continue
 		}
 		b, err := files.ReadFile(e)
 		if err != nil {
@@ -76,7 +122,7 @@ type Params struct {
 // args returns the named parameters q's SQL refers to.
 func (q Query) args(p Params) []any {
 	var args []any
-	if strings.Contains(q.SQL, "$keys") {
+	if q.uses("keys") {
 		keys := p.Keys
 		if keys == nil {
 			keys = []string{}
@@ -87,7 +133,7 @@ func (q Query) args(p Params) []any {
 		name string
 		v    time.Time
 	}{{"from", p.From}, {"to", p.To}} {
-		if !strings.Contains(q.SQL, "$"+t.name) {
+		if !q.uses(t.name) {
 			continue
 		}
 		if t.v.IsZero() {
@@ -133,4 +179,83 @@ func parseHeader(text string) Query {
 		}
 	}
 	return q
+}
+
+// ParseTime reads a time as the --from and --to flags take it: RFC 3339
+// (2021-11-27T13:00:00Z, 2021-11-27T14:00:00+01:00), a date (2021-11-27, midnight UTC),
+// or a duration back from now: a whole number of seconds, minutes, hours, days or weeks
+// (90s, 30m, 12h, 7d, 2w). The result is in UTC.
+func ParseTime(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if m := relativeRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour,
+			"d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+		if err != nil || n > int64(200*365*24*time.Hour/unit) {
+			return time.Time{}, fmt.Errorf("time %q: too far back", s)
+		}
+		return now.Add(-time.Duration(n) * unit).UTC(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC) "+
+		"or a duration back from now (90s, 30m, 12h, 7d, 2w)", s)
+}
+
+var relativeRE = regexp.MustCompile(`^([0-9]{1,12})([smhdw])$`)
+
+// WriteList writes the canned queries, one row each (name, description, parameters), to w
+// in format f. It needs no store.
+func WriteList(ctx context.Context, w io.Writer, f Format) error {
+	qs, err := Canned()
+	if err != nil {
+		return err
+	}
+	var names, descs, params []string
+	for _, q := range qs {
+		names = append(names, q.Name)
+		descs = append(descs, q.Description)
+		params = append(params, q.Parameters)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return fmt.Errorf("list queries: %w", err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS description,
+		unnest(?::VARCHAR[]) AS parameters ORDER BY name`, names, descs, params)
+	if err != nil {
+		return fmt.Errorf("list queries: %w", err)
+	}
+	_, err = WriteRows(w, f, rows)
+	return err
+}
+
+// MissingKeys returns, sorted, the keys that neither sign nor are minted by any event in
+// the store: a typo, or logs that do not cover the key.
+func MissingKeys(ctx context.Context, db *sql.DB, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT k FROM unnest(?::VARCHAR[]) AS t(k)
+		WHERE k NOT IN (SELECT access_key_id FROM event_rows WHERE access_key_id IS NOT NULL)
+		  AND k NOT IN (SELECT minted_key_id FROM event_rows WHERE minted_key_id IS NOT NULL)
+		ORDER BY k`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("look up keys: %w", err)
+	}
+	defer rows.Close()
+	var missing []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("look up keys: %w", err)
+		}
+		missing = append(missing, k)
+	}
+	return missing, rows.Err()
 }

@@ -4,9 +4,11 @@ package queries
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,8 +31,33 @@ var SchemaSQL string
 //go:embed insert_events.sql
 var InsertEventsSQL string
 
-// SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused.
-const SchemaVersion = 1
+// MacrosSQL defines the view and macros the canned queries share (lineage_edges, lineage_of,
+// lineage_events, ...).
+// Open stores them in the store on every read-write open (for the duckdb CLI too) with
+// their hash in meta. A read-only open of a store whose macros differ from this binary's
+// defines this binary's as TEMP macros on every connection instead.
+//
+//go:embed macros.sql
+var MacrosSQL string
+
+// upgrade2SQL derives the columns version 2 added from each record of a version 1 store.
+//
+//go:embed upgrade_2.sql
+var upgrade2SQL string
+
+// SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused;
+// an older one is upgraded when it is opened for writing.
+const SchemaVersion = 2
+
+// tempMacros is MacrosSQL with every view and macro made TEMP (per connection).
+var tempMacros = strings.NewReplacer("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO",
+	"CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW").Replace(MacrosSQL)
+
+// macrosHash identifies MacrosSQL in meta.
+var macrosHash = func() string {
+	h := sha256.Sum256([]byte(MacrosSQL))
+	return hex.EncodeToString(h[:])
+}()
 
 // ErrLocked means another process holds the store open for writing.
 var ErrLocked = errors.New("store is locked")
@@ -95,9 +122,49 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		q.Set("checkpoint_threshold", "1GB")
 	}
 	dsn := path + "?" + q.Encode()
+	st, err := connect(ctx, path, dsn, false)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.ReadOnly {
+		if err := st.setUp(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if err := st.checkVersion(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if opts.ReadOnly {
+		var stored string
+		err := st.DB.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'macros_sha256'").Scan(&stored)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			st.Close()
+			return nil, fmt.Errorf("read macros of %s: %w", path, err)
+		}
+		if stored != macrosHash {
+			// The store's macros come from another trailhound: reconnect with our own.
+			if err := st.Close(); err != nil {
+				return nil, err
+			}
+			return connect(ctx, path, dsn, true)
+		}
+	}
+	return st, nil
+}
+
+// connect opens the store at dsn. Every pooled connection uses UTC, and, with ownMacros,
+// has this binary's views and macros as TEMP ones.
+func connect(ctx context.Context, path, dsn string, ownMacros bool) (*Store, error) {
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
 		if _, err := e.ExecContext(ctx, "SET TimeZone='UTC'", nil); err != nil {
 			return fmt.Errorf("set time zone: %w", err)
+		}
+		if ownMacros {
+			if _, err := e.ExecContext(ctx, tempMacros, nil); err != nil {
+				return fmt.Errorf("define macros: %w", err)
+			}
 		}
 		return nil
 	})
@@ -109,17 +176,31 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		st.Close()
 		return nil, openError(path, err)
 	}
-	if !opts.ReadOnly {
-		if _, err := st.DB.ExecContext(ctx, SchemaSQL); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("create schema in %s: %w", path, err)
+	return st, nil
+}
+
+// setUp creates or upgrades the schema and stores the macros.
+func (s *Store) setUp(ctx context.Context) error {
+	if _, err := s.DB.ExecContext(ctx, SchemaSQL); err != nil {
+		return fmt.Errorf("create schema in %s: %w", s.Path, err)
+	}
+	var v string
+	if err := s.DB.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version of %s: %w", s.Path, err)
+	}
+	if v == "1" {
+		if _, err := s.DB.ExecContext(ctx, upgrade2SQL); err != nil {
+			return fmt.Errorf("upgrade %s to schema version 2: %w", s.Path, err)
 		}
 	}
-	if err := st.checkVersion(ctx); err != nil {
-		st.Close()
-		return nil, err
+	if _, err := s.DB.ExecContext(ctx, MacrosSQL); err != nil {
+		return fmt.Errorf("store macros in %s: %w", s.Path, err)
 	}
-	return st, nil
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO meta VALUES ('macros_sha256', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, macrosHash); err != nil {
+		return fmt.Errorf("store macros in %s: %w", s.Path, err)
+	}
+	return nil
 }
 
 func (s *Store) checkVersion(ctx context.Context) error {
@@ -131,6 +212,10 @@ func (s *Store) checkVersion(ctx context.Context) error {
 	n, err := strconv.Atoi(v)
 	if err != nil || n > SchemaVersion {
 		return fmt.Errorf("%s has schema version %s; this trailhound reads up to %d: upgrade trailhound", s.Path, v, SchemaVersion)
+	}
+	if n < SchemaVersion {
+		return fmt.Errorf("%s has schema version %d and needs an upgrade to %d: open it for writing once, e.g. trailhound --db %s sql --write \"SELECT 1\"",
+			s.Path, n, SchemaVersion, s.Path)
 	}
 	return nil
 }

@@ -3,18 +3,21 @@
 -- table staged_events: Go decides the id (eventID, or a synthetic one) and the time
 -- (eventTime or @timestamp, in any of the formats real exports use). DuckDB derives every
 -- other typed column from the record here, in one parse per record, on all cores, so the
--- typed columns can always be rebuilt from record the same way.
+-- typed columns can always be rebuilt from record the same way (schema.sql's upgrade
+-- from version 1 does exactly that for minted_key_id and role_arn).
 INSERT INTO event_rows (event_id, event_time, event_source, event_name, aws_region, source_ip, user_agent,
     identity_type, principal_id, arn, account_id, access_key_id, user_name, session_issuer_arn,
     error_code, error_message, read_only, event_type, event_category, recipient_account_id,
-    event_version, record)
+    event_version, record,
+    minted_key_id, role_arn)
 SELECT event_id, event_time,
     nullif(f[1], ''), nullif(f[2], ''), nullif(f[3], ''), nullif(f[4], ''), nullif(f[5], ''),
     nullif(f[6], ''), nullif(f[7], ''), nullif(f[8], ''), nullif(f[9], ''), nullif(f[10], ''),
     nullif(f[11], ''), nullif(f[12], ''), nullif(f[13], ''), nullif(f[14], ''),
     try_cast(f[15] AS BOOLEAN),
     nullif(f[16], ''), nullif(f[17], ''), nullif(f[18], ''), nullif(f[19], ''),
-    record
+    record,
+    coalesce(nullif(f[20], ''), nullif(f[21], '')), nullif(f[22], '')
 FROM (
     SELECT event_id, event_time, record,
         json_extract_string(record, [
@@ -22,7 +25,9 @@ FROM (
             '$.userIdentity.type', '$.userIdentity.principalId', '$.userIdentity.arn',
             '$.userIdentity.accountId', '$.userIdentity.accessKeyId', '$.userIdentity.userName',
             '$.userIdentity.sessionContext.sessionIssuer.arn', '$.errorCode', '$.errorMessage',
-            '$.readOnly', '$.eventType', '$.eventCategory', '$.recipientAccountId', '$.eventVersion'
+            '$.readOnly', '$.eventType', '$.eventCategory', '$.recipientAccountId', '$.eventVersion',
+            '$.responseElements.credentials.accessKeyId', '$.responseElements.accessKey.accessKeyId',
+            '$.requestParameters.roleArn'
         ]) AS f
     FROM staged_events
 );

@@ -1,4 +1,4 @@
--- trailhound store schema (version 1). Every statement is idempotent: it runs on every open.
+-- trailhound store schema (version 2). Every statement is idempotent: it runs on every open.
 -- All times are TIMESTAMPTZ in UTC. JSON columns hold JSON exactly as CloudTrail wrote it.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -33,13 +33,24 @@ CREATE TABLE IF NOT EXISTS event_rows (
     event_category       VARCHAR,
     recipient_account_id VARCHAR,
     event_version        VARCHAR,
-    record               VARCHAR NOT NULL  -- the whole original record: its JSON text
+    record               VARCHAR NOT NULL, -- the whole original record: its JSON text
+    -- Credential facts (version 2), derived like the columns above so that following a
+    -- key's lineage never parses the records of the many AssumeRole calls AWS services make:
+    minted_key_id        VARCHAR,          -- responseElements.credentials.accessKeyId (STS) or .accessKey.accessKeyId (CreateAccessKey)
+    role_arn             VARCHAR           -- requestParameters.roleArn: the role an AssumeRole call asked for
 );
+
+-- A version 1 store gets the credential columns here; upgrade_2.sql derives them (once).
+ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS minted_key_id VARCHAR;
+ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS role_arn VARCHAR;
 
 -- events: every stored column, plus the JSON sub-documents computed from record when read
 -- (not stored twice, and not parsed at ingest). JSON null and absent are both SQL NULL.
 CREATE OR REPLACE VIEW events AS
-SELECT *,
+SELECT event_id, event_time, event_source, event_name, aws_region, source_ip, user_agent,
+    identity_type, principal_id, arn, account_id, access_key_id, user_name, session_issuer_arn,
+    error_code, error_message, read_only, event_type, event_category, recipient_account_id, event_version,
+    minted_key_id, role_arn, record,
     CASE WHEN json_type(record, '$.requestParameters') <> 'NULL'
          THEN json_extract(record, '$.requestParameters') END AS request_parameters,
     CASE WHEN json_type(record, '$.responseElements') <> 'NULL'
@@ -105,4 +116,4 @@ CREATE TABLE IF NOT EXISTS ingest_errors (
     occurred_at TIMESTAMPTZ NOT NULL
 );
 
-INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+INSERT INTO meta VALUES ('schema_version', '2') ON CONFLICT DO NOTHING;

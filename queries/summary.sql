@@ -1,77 +1,51 @@
 -- name: summary
 -- description: The lineage (or the whole store) in one row: accounts, first and last activity, the attacker's source IPs and tools, regions, credentials and users created, compute launched.
--- parameters: keys (the lineage of these access keys; none = the whole store), from, to
+-- parameters: keys, from, to
 -- chart: none
-WITH RECURSIVE
--- lineage closure: begin
--- Every successful call that minted a credential, created an IAM user or gave one a password (few rows).
-minted AS (
-    SELECT access_key_id AS parent,
-           coalesce(record->>'$.responseElements.credentials.accessKeyId',
-                    record->>'$.responseElements.accessKey.accessKeyId') AS child_key,
-           CASE WHEN event_name = 'CreateUser' THEN record->>'$.responseElements.user.userName'
-                WHEN event_name IN ('CreateLoginProfile', 'UpdateLoginProfile')
-                    THEN record->>'$.requestParameters.userName' END AS child_user,
-           event_name AS via,
-           event_time AS created_at
-    FROM events
-    WHERE error_code IS NULL AND access_key_id IS NOT NULL
-      AND event_name IN ('GetSessionToken', 'AssumeRole', 'GetFederationToken', 'CreateAccessKey',
-                         'CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile')
+--
+-- The attacker's activity leaves out the leaked key's calls from its owner's usual source IPs:
+-- those that used a seed key on two or more UTC days before the lineage's first derived
+-- credential (owner_ips), and AWS's own quarantine of the key. Without keys, every event
+-- counts as activity.
+-- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
+-- and the console sign-ins of users it created; without keys, every event.
+--
+-- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
+-- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
+-- (TIMESTAMPTZ '2026-11-07 00:00:00+00'), or prepare it:
+--   PREPARE summary AS <the SELECT below>;
+--   EXECUTE summary(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
+WITH
+lineage AS MATERIALIZED (
+    SELECT access_key_id, via, created_at FROM lineage_of($keys::VARCHAR[])
+    WHERE len($keys::VARCHAR[]) > 0 AND access_key_id IS NOT NULL
 ),
--- Keys that signed as a user the lineage created (any of its keys), or as a user it gave a password
--- (that user's console sessions after the password was set).
-user_keys AS (
-    SELECT m.parent, e.access_key_id AS child, 'user ' || m.child_user AS via, min(e.event_time) AS created_at
-    FROM minted m
-    JOIN events e ON e.user_name = m.child_user AND e.identity_type = 'IAMUser' AND e.access_key_id IS NOT NULL
-    WHERE m.child_user IS NOT NULL
-      AND (m.via = 'CreateUser'
-           OR (e.event_time >= m.created_at AND (e.record->>'$.sessionCredentialFromConsole') = 'true'))
-    GROUP BY ALL
-),
-edges AS (
-    SELECT parent, child_key AS child, via, created_at FROM minted WHERE child_key IS NOT NULL
-    UNION ALL
-    SELECT parent, child, via, created_at FROM user_keys
-),
-lineage(access_key_id, parent_access_key_id, via, created_at) AS (
-    SELECT k, NULL::VARCHAR, 'seed', NULL::TIMESTAMPTZ FROM unnest($keys::VARCHAR[]) AS s(k)
-    UNION
-    SELECT e.child, l.access_key_id, e.via, e.created_at
-    FROM edges e JOIN lineage l ON e.parent = l.access_key_id
-),
--- lineage closure: end
-scoped AS (
+scoped AS MATERIALIZED (
     SELECT event_time, event_source, event_name, aws_region, source_ip, user_agent, access_key_id,
-           coalesce(recipient_account_id, account_id) AS account, error_code, record
-    FROM events
+        coalesce(recipient_account_id, account_id) AS account, error_code, record
+    FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE event_time IS NOT NULL
-  AND (len($keys::VARCHAR[]) = 0 OR access_key_id IN (SELECT access_key_id FROM lineage))
-  AND ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ)
-  AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ)
 ),
 seeds AS (SELECT DISTINCT unnest($keys::VARCHAR[]) AS k),
--- The owner's usual source IPs: those that used a seed key on two or more UTC days before the
--- lineage's first derived credential. The leaked key's calls from them are taken as the owner's.
 owner_ips AS (
     SELECT source_ip
-    FROM events
+    FROM event_rows
     WHERE access_key_id IN (SELECT k FROM seeds) AND source_ip IS NOT NULL
       AND event_time < coalesce((SELECT min(created_at) FROM lineage WHERE via <> 'seed'), 'infinity'::TIMESTAMPTZ)
     GROUP BY source_ip
     HAVING count(DISTINCT date_trunc('day', event_time)) >= 2
 ),
-attacker AS (
+attacker AS MATERIALIZED (    -- neither the owner's calls nor AWS's own quarantine (aws_quarantine, macros.sql)
     SELECT * FROM scoped
     WHERE NOT (access_key_id IN (SELECT k FROM seeds) AND source_ip IN (SELECT source_ip FROM owner_ips))
+      AND aws_quarantine(event_source, event_name, record) IS NULL
 ),
 launches AS (
     SELECT aws_region,
-           CASE WHEN event_name = 'RunInstances'
-                THEN json_array_length(record, '$.responseElements.instancesSet.items') END AS instances,
-           CASE WHEN event_name = 'RunTask'
-                THEN json_array_length(record, '$.responseElements.tasks') END AS tasks
+        CASE WHEN event_name = 'RunInstances'
+             THEN json_array_length(record, '$.responseElements.instancesSet.items') END AS instances,
+        CASE WHEN event_name = 'RunTask'
+             THEN json_array_length(record, '$.responseElements.tasks') END AS tasks
     FROM scoped
     WHERE error_code IS NULL
       AND (event_source = 'ec2.amazonaws.com' AND event_name = 'RunInstances'
@@ -80,7 +54,8 @@ launches AS (
 SELECT
     (SELECT list_sort(list(DISTINCT account)) FROM scoped)                          AS accounts,
     list_sort(list_distinct($keys::VARCHAR[]))                                      AS seed_keys,
-    (SELECT list_sort(list(DISTINCT arn)) FROM events WHERE access_key_id IN (SELECT k FROM seeds)) AS seed_principals,
+    (SELECT list_sort(list(DISTINCT arn)) FROM event_rows
+      WHERE access_key_id IN (SELECT k FROM seeds) AND arn IS NOT NULL)             AS seed_principals,
     (SELECT count(DISTINCT access_key_id) FROM lineage)                             AS lineage_keys,
     (SELECT count(DISTINCT access_key_id) FROM lineage
       WHERE access_key_id NOT IN (SELECT k FROM seeds))                             AS derived_keys,
@@ -98,7 +73,8 @@ SELECT
     (SELECT list(user_agent ORDER BY n DESC, user_agent) FROM (
         SELECT user_agent, count(*) AS n FROM attacker WHERE user_agent IS NOT NULL
         GROUP BY ALL ORDER BY n DESC, user_agent LIMIT 10))                         AS attacker_user_agents,
-    (SELECT list_sort(list(DISTINCT aws_region)) FROM attacker)                     AS attacker_regions,
+    (SELECT list_sort(list(DISTINCT aws_region)) FROM attacker
+      WHERE aws_region IS NOT NULL)                                                 AS attacker_regions,
     (SELECT coalesce(sum(instances), 0) FROM launches)                              AS ec2_instances,
     (SELECT list_sort(list(DISTINCT aws_region)) FROM launches WHERE instances > 0) AS ec2_regions,
     (SELECT coalesce(sum(tasks), 0) FROM launches)                                  AS ecs_tasks,

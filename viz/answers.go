@@ -96,6 +96,9 @@ func (p *packer) writeAnswers(s summary) error {
 		for i := range lin.Values {
 			r := row{res: lin, i: i}
 			it := r.text("access_key_id")
+			if it == "" {
+				it = "(no key of its own)"
+			}
 			if v := r.text("via"); v != "" {
 				it += " via " + v
 			}
@@ -107,6 +110,9 @@ func (p *packer) writeAnswers(s summary) error {
 			}
 			if pr := r.text("principal"); pr != "" {
 				it += " (" + pr + ")"
+			}
+			if n := r.text("note"); n != "" {
+				it += "; " + n
 			}
 			items = append(items, it)
 		}

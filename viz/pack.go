@@ -380,7 +380,18 @@ func pageTable(t packTable, q queries.Query, res *queries.Collected, ok bool) Ta
 		}
 		cells := make([]Cell, len(row))
 		for j, s := range row {
-			cells[j] = Cell{Text: clip(s, 400), Num: res.Numeric[j]}
+			c := Cell{}
+			switch {
+			case res.Numeric[j]:
+				c.Class = "num"
+			case strings.HasPrefix(res.Types[j], "TIMESTAMP") || res.Types[j] == "DATE":
+				c.Class = "time"
+			}
+			if l, ok := res.Values[i][j].([]any); ok && scalars(l) {
+				s, c.Class = listText(l), "list" // one item a line reads better than JSON
+			}
+			c.Text = clip(s, 400)
+			cells[j] = c
 		}
 		pt.Rows = append(pt.Rows, cells)
 	}
@@ -388,6 +399,29 @@ func pageTable(t packTable, q queries.Query, res *queries.Collected, ok bool) Ta
 		pt.Note = fmt.Sprintf("The first %d of %d rows; every row is in the CSV and JSONL files.", len(pt.Rows), res.Total)
 	}
 	return pt
+}
+
+// scalars reports whether a list holds only strings, numbers, booleans or NULLs.
+func scalars(l []any) bool {
+	for _, v := range l {
+		switch v.(type) {
+		case []any, map[string]any:
+			return false
+		}
+	}
+	return true
+}
+
+// listText shows a list one item a line, each as display text.
+func listText(l []any) string {
+	items := make([]string, 0, len(l))
+	for _, v := range l {
+		if v == nil {
+			continue
+		}
+		items = append(items, queries.DisplayText(label(v)))
+	}
+	return strings.Join(items, "\n")
 }
 
 // clip shortens long cell text for the page (the files keep it whole).

@@ -283,15 +283,16 @@ func TestPackGroundTruth(t *testing.T) {
 	if n := int(sum["events"].(float64)); n != calls || n != len(events) {
 		t.Errorf("summary events %d, calls per hour %d, lineage events %d: want all equal", n, calls, len(events))
 	}
-	// The attacker's calls that are signed with a key: the generator's count, less its
-	// ConsoleLogin (which carries no key), plus the hostile records.
+	// The attacker's calls: the generator's count plus the hostile records; the rest of the
+	// lineage's events are the owner's and AWS's quarantine.
 	attacker := 0
 	for _, e := range events {
-		if e["sourceIPAddress"] != m.OwnerIP {
+		aws := e["sourceIPAddress"] == m.QuarantineIP && e["eventName"] == "PutUserPolicy"
+		if e["sourceIPAddress"] != m.OwnerIP && !aws {
 			attacker++
 		}
 	}
-	if want := m.AttackerEvents - m.AttackerEventsByName["ConsoleLogin"] + len(hostileRecords(m)); attacker != want {
+	if want := m.AttackerEvents + len(hostileRecords(m)); attacker != want {
 		t.Errorf("lineage events not from the owner's IP: %d, want %d", attacker, want)
 	}
 }

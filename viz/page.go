@@ -57,10 +57,11 @@ type Table struct {
 	Total       int
 }
 
-// Cell is one table cell as text.
+// Cell is one table cell as text, with how to lay it out: "num" (right-aligned), "time" (not
+// wrapped) or "list" (one item a line).
 type Cell struct {
-	Text string
-	Num  bool
+	Text  string
+	Class string
 }
 
 type chartView struct {

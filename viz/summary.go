@@ -76,6 +76,17 @@ func joinCapped(items []string, n int) string {
 	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }
 
+// pluralNoun makes an English plural of a resource type: task, tasks; policy, policies.
+func pluralNoun(s string) string {
+	switch {
+	case strings.HasSuffix(s, "s"):
+		return s
+	case strings.HasSuffix(s, "y") && !strings.HasSuffix(s, "ey"):
+		return s[:len(s)-1] + "ies"
+	}
+	return s + "s"
+}
+
 func plural(n int64, one, many string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, one)
@@ -184,7 +195,7 @@ func (p *packer) leftRunning() string {
 	})
 	parts := make([]string, len(types))
 	for i, t := range types {
-		parts[i] = fmt.Sprintf("%d %s", byType[t], t)
+		parts[i] = plural(int64(byType[t]), t, pluralNoun(t))
 	}
 	return fmt.Sprintf("%s in %s created by these credentials have no later stop, terminate or delete in the "+
 		"logs (%s): check and remove them, see the table \"Still there\"",

@@ -20,9 +20,10 @@ type atkEvent struct {
 }
 
 const (
-	scannerIP = "192.0.2.143"
-	atkIP1    = "198.51.100.77"
-	atkIP2    = "192.0.2.210"
+	scannerIP  = "192.0.2.143"
+	awsAgentIP = "72.21.217.97" // an Amazon address, as in AWS's own quarantine records
+	atkIP1     = "198.51.100.77"
+	atkIP2     = "192.0.2.210"
 
 	adminPolicy   = "arn:aws:iam::aws:policy/AdministratorAccess"
 	ecsExecPolicy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -158,6 +159,7 @@ func (g *gen) planAttack() {
 	t = at.recon(d5+23*3600+14*60+at.gap(0, 40), leaked)
 	s1 := at.persist(t+at.gap(60, 180), leaked)
 	at.sweep(d5+23*3600+48*60+at.gap(0, 30), s1)
+	at.quarantine(d5+86400+18*60+at.gap(0, 300), leaked)
 	at.console(d5 + 86400 + 31*60 + at.gap(0, 50))
 	at.ecs(d5 + 86400 + 65*60 + at.gap(0, 60))
 	at.checks(d5+86400, s1)
@@ -172,6 +174,12 @@ func (g *gen) planAttack() {
 	m.AttackerRoles = []string{at.ecsRole.arn(a.id)}
 	slices.SortFunc(at.milestone, func(x, y Milestone) int { return x.Time.Compare(y.Time) })
 	m.Milestones = at.milestone
+	for _, rs := range []*[]Resource{&m.LeftRunning, &m.CleanedUp} {
+		slices.SortFunc(*rs, func(x, y Resource) int {
+			return strings.Compare(x.Region+"\x00"+x.Service+"\x00"+x.Type+"\x00"+x.ID,
+				y.Region+"\x00"+y.Service+"\x00"+y.Type+"\x00"+y.ID)
+		})
+	}
 	slices.Sort(m.InstanceIDs)
 
 	m.IncidentEvents = len(g.attack)
@@ -196,6 +204,25 @@ func (g *gen) planAttack() {
 		m.AttackerUserAgents = append(m.AttackerUserAgents, ua)
 	}
 	slices.Sort(m.AttackerUserAgents)
+}
+
+// quarantine: AWS finds the key exposed and puts its quarantine policy on the user. The
+// record carries the user's identity and the leaked key, but comes from an AWS agent.
+func (at *atk) quarantine(t int64, leaked ident) {
+	const policy = "AWSCompromisedKeyQuarantineV3"
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"Stmt1538161409","Effect":"Deny","Action":["lambda:CreateFunction","iam:AttachUserPolicy","iam:PutUserPolicy","organizations:InviteAccountToOrganization","ec2:RunInstances","iam:DetachUserPolicy","iam:CreateUser","lightsail:Create*","lightsail:Update*","ec2:StartInstances","ec2:RequestSpotInstances","iam:ChangePassword","iam:CreateLoginProfile","organizations:CreateOrganization","organizations:CreateAccount","lightsail:Delete*","iam:AttachGroupPolicy","iam:CreateAccessKey","iam:UpdateUser","iam:UpdateAccountPasswordPolicy","iam:DeleteUserPolicy","iam:PutUserPermissionsBoundary","iam:UpdateAccessKey","iam:CreateInstanceProfile","lightsail:Start*","iam:CreateRole","iam:PutGroupPolicy","iam:AttachRolePolicy"],"Resource":["*"]}]}`
+	user := at.a.owner
+	rc := at.ev(t, leaked, awsAgentIP, awsInternalUA, "iam.amazonaws.com", "PutUserPolicy", "us-east-1")
+	rc.req = func(w *jw) {
+		w.ks("userName", user)
+		w.ks("policyName", policy)
+		w.ks("policyDocument", doc)
+	}
+	at.commit(false)
+	at.m.Quarantine = time.Unix(t, 0).UTC()
+	at.m.QuarantinePolicy = policy
+	at.m.QuarantineIP = awsAgentIP
+	at.mile(t, "AWS puts its quarantine policy "+policy+" on "+user)
 }
 
 // sortedRegions returns region names in alphabetical order, the order of a

@@ -8,6 +8,9 @@ import (
 )
 
 const (
+	// forgottenRegion is where the owner's containment misses the attacker's instances.
+	forgottenRegion = "ap-southeast-2"
+
 	ecsFamily  = "sysupdate"
 	ecsImage   = "public.ecr.aws/q7w3e9r2/sysupdate:latest"
 	ecsCPU     = "16384"
@@ -177,6 +180,7 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		rc.ip, rc.ua = "ecs-tasks.amazonaws.com", "ecs-tasks.amazonaws.com"
 		at.rd.serviceAssume(a, rl, taskID, 6*3600, true)
 		at.commit(false)
+		m.ServiceSessions++
 	}
 	runTask := func(count int) {
 		rc := call("RunTask")
@@ -277,7 +281,9 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		m.ECSTasks[region] += count
 		m.ECSTasksByHour[time.Unix(rt-rt%3600, 0).UTC().Format(time.RFC3339)] += count
 		for _, id := range ids {
-			at.taskArns[region] = append(at.taskArns[region], "arn:aws:ecs:"+region+":"+a.id+":task/"+cluster+"/"+id)
+			arn := "arn:aws:ecs:" + region + ":" + a.id + ":task/" + cluster + "/" + id
+			at.taskArns[region] = append(at.taskArns[region], arn)
+			m.LeftRunning = append(m.LeftRunning, Resource{region, "ecs", "task", arn}) // the owner never stops it
 			follow(rt+at.gap(15, 90), id)
 		}
 	}
@@ -308,6 +314,7 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		}
 		at.commit(true)
 		m.ECSClusters[region] = clusterArn
+		m.LeftRunning = append(m.LeftRunning, Resource{region, "ecs", "cluster", clusterArn}) // the owner never deletes it
 
 		rc = call("RegisterTaskDefinition")
 		regAt := stsDate(rc.t)
@@ -460,6 +467,7 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		}
 		at.commit(true)
 		m.ECSServiceDesired[region] += desired
+		m.CleanedUp = append(m.CleanedUp, Resource{region, "ecs", "service", svcArn}) // the owner deletes it
 		for i := 0; i < desired; i++ {
 			follow(rc.t+at.gap(30, 240), hexN(at.r, 32))
 		}
@@ -584,6 +592,8 @@ func (at *atk) contain(t int64) {
 
 	for _, u := range at.users {
 		name, key := u.name, u.key
+		m.CleanedUp = append(m.CleanedUp, Resource{"global", "iam", "user", name},
+			Resource{"global", "iam", "access-key", key}, Resource{"global", "iam", "login-profile", name})
 		rc = call("iam.amazonaws.com", "ListAccessKeys", "us-east-1", 5, 20)
 		rc.ro = true
 		rc.req = func(w *jw) { w.ks("userName", name) }
@@ -619,12 +629,23 @@ func (at *atk) contain(t int64) {
 	rc = call("iam.amazonaws.com", "DeleteRole", "us-east-1", 5, 20)
 	rc.req = func(w *jw) { w.ks("roleName", rl.name) }
 	at.commit(false)
+	m.CleanedUp = append(m.CleanedUp, Resource{"global", "iam", "role", rl.name})
 	at.mile(t, "owner deletes the backdoor users and role")
 
-	// Terminate the miners region by region.
+	// Terminate the miners region by region, but one region is missed.
 	for _, region := range g.sortedRegions() {
 		ids := at.inst[region]
 		if len(ids) == 0 {
+			continue
+		}
+		kind := &m.CleanedUp
+		if region == forgottenRegion {
+			kind = &m.LeftRunning
+		}
+		for _, id := range ids {
+			*kind = append(*kind, Resource{region, "ec2", "instance", id})
+		}
+		if region == forgottenRegion {
 			continue
 		}
 		rc := call("ec2.amazonaws.com", "TerminateInstances", region, 10, 40)
@@ -691,7 +712,8 @@ func (at *atk) contain(t int64) {
 		}
 		at.commit(false)
 	}
-	at.mile(t, "owner terminates the instances and deletes the ECS services")
+	at.mile(t, "owner terminates the instances (missing those in "+forgottenRegion+") and deletes the ECS services, "+
+		"but not the clusters and the tasks started by RunTask")
 	a.containFrom = start - 90*60
 	a.containTo = t + 15*60
 }

@@ -124,8 +124,33 @@ type Manifest struct {
 	ECSServiceDesired map[string]int    // desiredCount of attacker CreateService calls per region
 	ECSClusters       map[string]string // region -> attacker cluster ARN
 
+	// ServiceSessions counts the sessions ecs-tasks.amazonaws.com opened in the attacker's
+	// role (one per task): their keys sign no event. Their AssumeRole records are not the
+	// attacker's own and are not in AttackerEvents.
+	ServiceSessions int
+
+	// AWS's own reaction: it puts its quarantine policy on the leaked key's user; the record
+	// is signed with the leaked key but comes from an AWS-internal agent at QuarantineIP.
+	Quarantine       time.Time
+	QuarantinePolicy string
+	QuarantineIP     string
+
 	KeyDeactivated time.Time // owner's UpdateAccessKey Inactive on the leaked key
-	Milestones     []Milestone
+	// What the attacker created that can be cleaned up, split by whether the owner's
+	// containment stopped or deleted it (CleanedUp) or forgot it (LeftRunning): EC2
+	// instances (the owner misses one region), ECS clusters (never deleted), services
+	// (deleted), RunTask tasks (never stopped), IAM users, access keys, login profiles and
+	// the role (all deleted). Sorted by region, service, type, id.
+	LeftRunning []Resource
+	CleanedUp   []Resource
+	Milestones  []Milestone
+}
+
+// Resource is something the attacker created, named as a delete call would name it: an
+// instance id, an ECS cluster, service or task ARN, an IAM user, role or login profile's
+// (user) name, an access key id. Region is "global" for IAM.
+type Resource struct {
+	Region, Service, Type, ID string
 }
 
 const (

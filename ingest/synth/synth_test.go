@@ -593,7 +593,8 @@ func checkIncident(t *testing.T, m Manifest, tr *tree) {
 		isDerived := consoleKey[k] || (seed && k != m.LeakedKey)
 		atk := (k == m.LeakedKey && attackerIP[r.SourceIPAddress]) || isDerived ||
 			(r.EventName == "ConsoleLogin" && attackerUser[r.UserIdentity.UserName])
-		if k == m.LeakedKey && !attackerIP[r.SourceIPAddress] && r.SourceIPAddress != m.OwnerIP {
+		if k == m.LeakedKey && !attackerIP[r.SourceIPAddress] && r.SourceIPAddress != m.OwnerIP &&
+			!(r.SourceIPAddress == m.QuarantineIP && r.t.Equal(m.Quarantine) && r.EventName == "PutUserPolicy") {
 			t.Fatalf("leaked key used from unexpected IP %s", r.SourceIPAddress)
 		}
 		if !atk {
@@ -651,6 +652,58 @@ func checkIncident(t *testing.T, m Manifest, tr *tree) {
 	}
 	if len(m.ECSTasks) < 10 {
 		t.Errorf("ECS tasks in only %d regions", len(m.ECSTasks))
+	}
+
+	// AWS's quarantine record and the sessions ecs-tasks opened in the attacker's role.
+	quarantines, sessions := 0, 0
+	for _, r := range recs {
+		var rp struct{ PolicyName, RoleArn string }
+		_ = json.Unmarshal(r.RequestParameters, &rp)
+		if r.EventName == "PutUserPolicy" && rp.PolicyName == m.QuarantinePolicy {
+			quarantines++
+			if r.UserIdentity.AccessKeyID != m.LeakedKey || r.SourceIPAddress != m.QuarantineIP || !r.t.Equal(m.Quarantine) {
+				t.Errorf("quarantine record %s", r.raw)
+			}
+		}
+		if r.EventName == "AssumeRole" && r.UserIdentity.Type == "AWSService" && rp.RoleArn == m.AttackerRoles[0] {
+			sessions++
+		}
+	}
+	if quarantines != 1 || m.QuarantinePolicy == "" {
+		t.Errorf("%d quarantine records of %q", quarantines, m.QuarantinePolicy)
+	}
+	if sessions != m.ServiceSessions || sessions == 0 {
+		t.Errorf("ecs-tasks sessions on disk %d, manifest %d", sessions, m.ServiceSessions)
+	}
+
+	// What was created is either cleaned up or left running, never both; the owner misses
+	// some instances and every RunTask task.
+	kinds := map[string]int{}
+	listed := map[Resource]bool{}
+	for _, list := range [][]Resource{m.LeftRunning, m.CleanedUp} {
+		for _, r := range list {
+			if listed[r] {
+				t.Fatalf("%v listed twice", r)
+			}
+			listed[r] = true
+		}
+	}
+	for _, r := range m.LeftRunning {
+		kinds[r.Type]++
+	}
+	nTasks := 0
+	for _, n := range m.ECSTasks {
+		nTasks += n
+	}
+	instances := 0
+	for r := range listed {
+		if r.Type == "instance" {
+			instances++
+		}
+	}
+	if kinds["task"] != nTasks || kinds["instance"] == 0 || instances != len(m.InstanceIDs) ||
+		kinds["cluster"] != len(m.ECSClusters) || kinds["user"] != 0 {
+		t.Errorf("left running %v (tasks %d, instances %d of %d)", kinds, nTasks, instances, len(m.InstanceIDs))
 	}
 }
 

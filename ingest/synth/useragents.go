@@ -15,4 +15,6 @@ const (
 	attackerBrowse = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 	ssmAgentUA = "aws-sdk-go/1.55.5 (go1.22.7; linux; amd64) amazon-ssm-agent/3.3.987.0"
+	// AWS's own agent, as on its compromised-key quarantine records
+	awsInternalUA = "aws-internal/3 aws-sdk-java/1.12.788 Linux/5.10.236-208.928.amzn2int.x86_64 OpenJDK_64-Bit_Server_VM/25.452-b10 java/1.8.0_452 vendor/Oracle_Corporation cfg/retry-mode/standard"
 )
