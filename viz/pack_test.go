@@ -274,6 +274,23 @@ func TestPackGroundTruth(t *testing.T) {
 		t.Errorf("summary EC2 instances %d, want %d", got, ec2)
 	}
 
+	// The page's plain words: AWS's quarantine and what is still there, from the tables.
+	page := string(readFile(t, filepath.Join(dir, "index.html")))
+	if want := "AWS attached " + m.QuarantinePolicy + " to " + m.LeakedKeyUser + " on " + fmtTime(m.Quarantine); !strings.Contains(page, want) {
+		t.Errorf("the summary does not say %q", want)
+	}
+	left := 0
+	for _, n := range hostileTasks {
+		left += n // never stopped
+	}
+	left += len(m.LeftRunning)
+	if n := len(readJSONL(t, filepath.Join(dir, "data", "left-running.jsonl"))); n != left {
+		t.Errorf("left-running has %d rows, want %d", n, left)
+	}
+	if want := strconv.Itoa(left) + " resources in "; !strings.Contains(page, want) {
+		t.Errorf("the summary does not say %q", want)
+	}
+
 	// Every call of the lineage, three ways: the summary, calls per hour, the raw events.
 	calls := 0
 	for _, n := range sumBy(readCSV(t, filepath.Join(dir, "data", "calls-per-hour.csv")), "outcome", "calls") {
@@ -405,6 +422,13 @@ func TestPackXSS(t *testing.T) {
 			t.Errorf("the page does not show %s as text", want)
 		}
 	}
+	// In the tables: key-usage lists each key's user agents.
+	sec := page[max(0, bytes.Index(page, []byte(`<section id="table-key-usage">`))):]
+	sec = sec[:bytes.Index(sec, []byte("</section>"))]
+	if !bytes.Contains(sec, []byte(`<section id="table-key-usage">`)) ||
+		!bytes.Contains(sec, []byte(`&lt;/script&gt;&lt;svg onload=alert(2)&gt;`)) {
+		t.Error("the key-usage table does not show the hostile user agent as text")
+	}
 	// As JSON strings in the chart options (legends, axes).
 	if !bytes.Contains(page, []byte(`\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e`)) {
 		t.Error("the hostile region is not in the charts' options as an escaped JSON string")
@@ -457,6 +481,13 @@ func TestPackCSVFormulas(t *testing.T) {
 	}
 	if !found {
 		t.Error("the formula region is not in any CSV, neutralised")
+	}
+	agent := false
+	for _, r := range readCSV(t, filepath.Join(dir, "data", "timeline.csv")) {
+		agent = agent || r["user_agent"] == "'"+formulaAgent
+	}
+	if !agent {
+		t.Error("timeline.csv does not show the formula user agent neutralised")
 	}
 	ok := false
 	for _, r := range readJSONL(t, filepath.Join(dir, "data", "tasks-per-hour.jsonl")) {
