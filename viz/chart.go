@@ -587,7 +587,7 @@ func graphOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[str
 		if _, ok := nodes[t]; ok {
 			continue
 		}
-		n := &opts.TreeData{Name: t}
+		n := &opts.TreeData{Name: t, Symbol: "circle"}
 		if i, ok := idx["label"]; ok && row[i] != nil {
 			n.Name += " (" + label(row[i]) + ")"
 		}
@@ -609,7 +609,7 @@ func graphOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[str
 			continue
 		}
 		if ok && nodes[p] == nil { // a source that is no row: a root of its own
-			pn := &opts.TreeData{Name: p}
+			pn := &opts.TreeData{Name: p, Symbol: "circle"}
 			nodes[p] = pn
 			roots = append(roots, pn)
 			pn.Children = append(pn.Children, nodes[t])
@@ -619,7 +619,7 @@ func graphOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[str
 	}
 	root := roots[0]
 	if len(roots) > 1 {
-		root = &opts.TreeData{Name: "(roots)", Children: roots}
+		root = &opts.TreeData{Name: "(roots)", Symbol: "circle", Children: roots}
 	}
 	c.Height = max(300, 80+22*leaves(root))
 	tr := charts.NewTree()
@@ -627,10 +627,11 @@ func graphOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[str
 	g = append(g, charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}))
 	tr.SetGlobalOptions(g...)
 	tr.AddSeries("lineage", []opts.TreeData{*root}, charts.WithTreeOpts(opts.TreeChart{
-		Layout: "orthogonal", Orient: "LR", InitialTreeDepth: -1, Left: "12%", Right: "30%", Top: "20", Bottom: "20",
+		Layout: "orthogonal", Orient: "LR", InitialTreeDepth: -1, Left: "24%", Right: "26%", Top: "20", Bottom: "20",
 		Label:  &opts.Label{Show: opts.Bool(true), Position: "left"},
 		Leaves: &opts.TreeLeaves{Label: &opts.Label{Show: opts.Bool(true), Position: "right"}},
-	}))
+	}), charts.WithItemStyleOpts(opts.ItemStyle{Color: palette[0], BorderColor: palette[0]}),
+		charts.WithLineStyleOpts(opts.LineStyle{Color: "#9aa8b9", Width: 1.5}))
 	tr.Validate()
 	return tr.JSON(), nil
 }

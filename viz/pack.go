@@ -330,6 +330,7 @@ func (p *packer) write() error {
 		delete(p.results, name) // the chart has what it needs
 	}
 	var tables []Table
+	var lineageChart *Chart
 	for _, t := range packTables {
 		keep := 1
 		if t.page {
@@ -342,10 +343,21 @@ func (p *packer) write() error {
 		if err != nil {
 			return err
 		}
+		if t.name == "lineage" && ok { // the lineage is also drawn, as a tree of derivations
+			if c, err := BuildChart(q, res); err == nil {
+				c.Files = []string{"data/lineage.csv", "data/lineage.jsonl"}
+				lineageChart = &c
+			} else if !errors.Is(err, ErrNoChart) {
+				return err
+			}
+		}
 		if !t.page {
 			continue
 		}
 		tables = append(tables, pageTable(t, q, res, ok))
+	}
+	if lineageChart != nil {
+		chartList = append([]Chart{*lineageChart}, chartList...)
 	}
 	if err := p.writeEvents(); err != nil {
 		return err
