@@ -145,7 +145,14 @@ func WritePack(ctx context.Context, db *sql.DB, o PackOptions, log *slog.Logger)
 			os.RemoveAll(tmp)
 		}
 	}()
-	p := &packer{ctx: ctx, db: db, o: o, log: log, dir: tmp, counts: map[string]int{}, results: map[string]*queries.Collected{}}
+	start := time.Now()
+	scope, err := queries.NewScoped(ctx, db, o.Params)
+	if err != nil {
+		return PackResult{}, fmt.Errorf("evidence pack: %w", err)
+	}
+	defer scope.Close()
+	log.Debug("evidence pack: lineage and its events computed", "took", time.Since(start).Round(time.Millisecond))
+	p := &packer{ctx: ctx, db: db, scope: scope, o: o, log: log, dir: tmp, counts: map[string]int{}, results: map[string]*queries.Collected{}}
 	if err := p.write(); err != nil {
 		return PackResult{}, err
 	}
@@ -200,6 +207,7 @@ func checkPackDir(dir string) error {
 type packer struct {
 	ctx     context.Context
 	db      *sql.DB
+	scope   *queries.Scoped // the lineage computed once for every query
 	o       PackOptions
 	log     *slog.Logger
 	dir     string
@@ -263,7 +271,7 @@ func (p *packer) runTable(name string, keep int) (q queries.Query, res *queries.
 		return q, nil, false, nil
 	}
 	start := time.Now()
-	rows, err := q.Run(p.ctx, p.db, p.o.Params)
+	rows, err := p.run(q)
 	if err != nil {
 		return q, nil, true, err
 	}
@@ -298,6 +306,15 @@ func (p *packer) runTable(name string, keep int) (q queries.Query, res *queries.
 	p.results[name] = res
 	p.log.Debug("evidence pack: query", "query", name, "rows", n, "took", time.Since(start).Round(time.Millisecond))
 	return q, res, true, nil
+}
+
+// run runs q in the pack's scope: on the scoped connection when q asks the lineage macros for
+// its own scope (every canned query does), otherwise on its own.
+func (p *packer) run(q queries.Query) (*sql.Rows, error) {
+	if q.ScopeSafe() {
+		return p.scope.Run(p.ctx, q)
+	}
+	return q.Run(p.ctx, p.db, p.o.Params)
 }
 
 // tablesKept are the tables the summary and answers.md read whole.
@@ -456,7 +473,7 @@ func (p *packer) writeEvents() error {
 		p.missing = append(p.missing, name)
 		return nil
 	}
-	rows, err := q.Run(p.ctx, p.db, p.o.Params)
+	rows, err := p.run(q)
 	if err != nil {
 		return err
 	}
