@@ -226,3 +226,110 @@ func TestHostileFileNamesStayInert(t *testing.T) {
 		t.Errorf("summary does not name the file escaped:\n%s", stderr)
 	}
 }
+
+func TestQueryCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "case.duckdb")
+	if code, _, stderr := trailhound(t, "--db", db, "ingest", "files", realdata+"/invictus-ir-aws-dataset"); code != ExitOK {
+		t.Fatalf("ingest exit %d\n%s", code, stderr)
+	}
+	const key = "AKIATFQR7NSC8Q4X20BJ"
+
+	t.Run("list", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "query", "list", "--format", "json") // needs no store
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var list []map[string]string
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		qs, _ := queries.Canned()
+		if len(list) != len(qs) {
+			t.Fatalf("%d queries listed, %d canned", len(list), len(qs))
+		}
+		for i, q := range qs {
+			if list[i]["name"] != q.Name || list[i]["description"] != q.Description || list[i]["parameters"] != q.Parameters {
+				t.Errorf("row %d = %v, want %s", i, list[i], q.Name)
+			}
+		}
+		code, out, _ = trailhound(t, "query", "list")
+		if code != ExitOK || !strings.HasPrefix(out, " name ") || !strings.Contains(out, " lineage ") {
+			t.Errorf("table list: exit %d\n%s", code, out)
+		}
+	})
+
+	t.Run("json is an array of objects named by column", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", key, "--format", "json")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) < 10 {
+			t.Fatalf("%v: %d rows\n%s", err, len(rows), out)
+		}
+		for _, col := range []string{"access_key_id", "parent_access_key_id", "via", "created_at", "principal", "note"} {
+			if _, ok := rows[0][col]; !ok {
+				t.Errorf("no column %s in %v", col, rows[0])
+			}
+		}
+		if rows[0]["access_key_id"] != key || rows[0]["via"] != "seed" {
+			t.Errorf("first row %v", rows[0])
+		}
+	})
+
+	t.Run("window", func(t *testing.T) {
+		code, out, stderr := trailhound(t, "--db", db, "query", "iam-changes", "--key", key,
+			"--from", "2023-07-10T12:20:00Z", "--to", "2023-07-10T12:25:00Z", "--format", "csv")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) < 5 {
+			t.Fatalf("%d lines:\n%s", len(lines), out)
+		}
+		for _, l := range lines[1:] {
+			if l[:20] < "2023-07-10T12:20:00Z" || l[:20] >= "2023-07-10T12:25:00Z" {
+				t.Errorf("row outside [from, to): %s", l)
+			}
+		}
+	})
+
+	t.Run("relative time", func(t *testing.T) {
+		// 1000 weeks back reaches 2023: every event of the store is in the window.
+		_, all, _ := trailhound(t, "--db", db, "query", "regions", "--format", "csv")
+		code, out, stderr := trailhound(t, "--db", db, "query", "regions", "--from", "1000w", "--format", "csv")
+		if code != ExitOK || out != all {
+			t.Errorf("exit %d (%s), output with --from 1000w differs:\n%s\n%s", code, stderr, out, all)
+		}
+	})
+
+	t.Run("unknown key warns", func(t *testing.T) {
+		code, _, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", "AKIANOTINTHESTORE000")
+		if code != ExitOK || !strings.Contains(stderr, "warning: key AKIANOTINTHESTORE000 appears in no event") {
+			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+	})
+
+	t.Run("usage errors", func(t *testing.T) {
+		for name, args := range map[string][]string{
+			"unknown query":   {"query", "nope"},
+			"no name":         {"query"},
+			"malformed from":  {"query", "timeline", "--from", "yesterday"},
+			"malformed to":    {"query", "timeline", "--to", "2023-13-01"},
+			"to before from":  {"query", "timeline", "--from", "2023-07-11", "--to", "2023-07-10"},
+			"key on coverage": {"query", "coverage", "--key", key},
+			"from on lineage": {"query", "lineage", "--key", key, "--from", "7d"},
+			"empty key":       {"query", "timeline", "--key", ""},
+			"bad format":      {"query", "timeline", "--format", "xml"},
+			"bad list format": {"query", "list", "--format", "xml"},
+			"extra list args": {"query", "list", "extra"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				code, out, stderr := trailhound(t, append([]string{"--db", db}, args...)...)
+				if code != ExitUsage || out != "" {
+					t.Errorf("exit %d, %d bytes on stdout, stderr %s", code, len(out), stderr)
+				}
+			})
+		}
+	})
+}

@@ -36,9 +36,10 @@ launches c5.xlarge instances in every region within half an hour and runs ECS/Fa
 tasks in many regions for two days, over background noise from AWS services.
 
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
-store (--out/demo.duckdb unless --db is given), and the headline findings are printed. The
-evidence pack for the leaked key (see 'trailhound report') is written to --out/evidence-pack.
-No AWS account is needed.`,
+store (--out/demo.duckdb unless --db is given), and the headline answers for the leaked
+key are printed: its lineage, the compute it launched, the IAM changes, what is left
+running after the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see 'trailhound report') is
+written to --out/evidence-pack. No AWS account is needed.`,
 		Example: `  trailhound demo
   trailhound demo --out /tmp/incident --events 200000`,
 		Args: cobra.NoArgs,
@@ -73,8 +74,8 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.err, "generated %d records (%d distinct events) in %d log files and %d digest files under %s\n",
-		m.Records, m.DistinctEvents, m.Files, m.DigestFiles, trail)
+	fmt.Fprintf(e.err, "generated %d records (%d distinct events) in %d log files and %d digest files under %s; the leaked key is %s\n",
+		m.Records, m.DistinctEvents, m.Files, m.DigestFiles, trail, m.LeakedKey)
 	if opts.GenerateOnly {
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 
 type queryOptions struct {
 	Keys     []string
+	KeyGiven bool // --key was on the command line (possibly empty)
 	From, To string
 	Format   string
 }
@@ -56,6 +57,7 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			if err != nil {
 				return usageError{err}
 			}
+			opts.KeyGiven = c.Flags().Changed("key")
 			p, err := queryParams(q, opts, e.now())
 			if err != nil {
 				return err
@@ -115,7 +117,7 @@ func queryParams(q queries.Query, opts queryOptions, now time.Time) (queries.Par
 			p.Keys = append(p.Keys, k)
 		}
 	}
-	if len(opts.Keys) > 0 && len(p.Keys) == 0 {
+	if opts.KeyGiven && len(p.Keys) == 0 {
 		return p, usageErrorf("--key is empty")
 	}
 	if len(p.Keys) > 0 && !q.Takes("keys") {

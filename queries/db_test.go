@@ -2,9 +2,13 @@ package queries
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOpenSettings: every pooled connection uses UTC whatever the machine's zone, and
@@ -63,26 +67,113 @@ func TestCannedQueriesHaveHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(qs) == 0 {
-		t.Fatal("no canned queries")
+	if len(qs) < 13 {
+		t.Fatalf("%d canned queries", len(qs))
 	}
 	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "case.duckdb"), OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	anyParam := regexp.MustCompile(`\$([a-z_]+)`)
 	for _, q := range qs {
 		if q.Description == "" || q.Parameters == "" || q.Chart == "" {
 			t.Errorf("%s: incomplete header %+v", q.Name, q)
 		}
+		if len(q.Description) > 140 {
+			t.Errorf("%s: description of %d characters is not one line", q.Name, len(q.Description))
+		}
 		if !strings.Contains(q.SQL, "ORDER BY") {
 			t.Errorf("%s: no ORDER BY: output would not be deterministic", q.Name)
 		}
-		rows, err := q.Run(t.Context(), st.DB, Params{}) // runs on an empty store
-		if err != nil {
-			t.Errorf("%s: %v", q.Name, err)
-			continue
+		// The header declares exactly the parameters the SQL uses.
+		for _, m := range anyParam.FindAllStringSubmatch(stripComments(q.SQL), -1) {
+			if !q.Takes(m[1]) {
+				t.Errorf("%s: uses $%s, which its header does not declare", q.Name, m[1])
+			}
 		}
-		rows.Close()
+		for _, p := range q.Params() {
+			if !slices.Contains([]string{"keys", "from", "to"}, p) || !q.uses(p) {
+				t.Errorf("%s: declares %q, which it does not use", q.Name, p)
+			}
+		}
+		if len(q.Params()) > 0 && !strings.Contains(q.SQL, "-- In the duckdb CLI") {
+			t.Errorf("%s: the header does not say how to run it in the duckdb CLI", q.Name)
+		}
+		// Runs on an empty store, with and without parameters.
+		for _, p := range []Params{{}, {Keys: []string{"AKIAEXAMPLEKEY000001"}, From: time.Unix(0, 0), To: time.Now()}} {
+			rows, err := q.Run(t.Context(), st.DB, p)
+			if err != nil {
+				t.Errorf("%s: %v", q.Name, err)
+				continue
+			}
+			rows.Close()
+		}
+	}
+}
+
+// TestParams: how Params reach the SQL: an empty key list, not NULL; unset times as NULL;
+// times in UTC.
+func TestParams(t *testing.T) {
+	st, err := Open(t.Context(), filepath.Join(t.TempDir(), "case.duckdb"), OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	q := Query{Name: "probe", SQL: "-- $nothing here: comments do not count\n" +
+		"SELECT len($keys::VARCHAR[]), coalesce(array_to_string($keys::VARCHAR[], ','), '-'), " +
+		"$from::TIMESTAMPTZ IS NULL, strftime($to::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%S%z')"}
+	paris := time.FixedZone("CET", 3600)
+	for _, c := range []struct {
+		p    Params
+		want string
+	}{
+		{Params{}, `0 "" true <nil>`},
+		{Params{Keys: []string{"AKIA1", "ASIA2"}, From: time.Now(), To: time.Date(2021, 11, 27, 13, 0, 0, 0, paris)},
+			`2 "AKIA1,ASIA2" false 2021-11-27T12:00:00+00`},
+	} {
+		var n int
+		var keys string
+		var noFrom bool
+		var to *string
+		if err := st.DB.QueryRowContext(t.Context(), q.SQL, q.args(c.p)...).Scan(&n, &keys, &noFrom, &to); err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%d %q %v", n, keys, noFrom)
+		if to == nil {
+			got += " <nil>"
+		} else {
+			got += " " + *to
+		}
+		if got != c.want {
+			t.Errorf("%+v: got %q, want %q", c.p, got, c.want)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	now := time.Date(2021, 11, 30, 10, 30, 0, 0, time.UTC)
+	for in, want := range map[string]string{
+		"2021-11-27":                "2021-11-27T00:00:00Z",
+		"2021-11-27T13:05:00Z":      "2021-11-27T13:05:00Z",
+		"2021-11-27T14:05:00+01:00": "2021-11-27T13:05:00Z",
+		"2021-11-27T13:05:00.5Z":    "2021-11-27T13:05:00.5Z",
+		" 7d ":                      "2021-11-23T10:30:00Z",
+		"12h":                       "2021-11-29T22:30:00Z",
+		"30m":                       "2021-11-30T10:00:00Z",
+		"90s":                       "2021-11-30T10:28:30Z",
+		"2w":                        "2021-11-16T10:30:00Z",
+		"0h":                        "2021-11-30T10:30:00Z",
+	} {
+		got, err := ParseTime(in, now)
+		if err != nil || got.Format(time.RFC3339Nano) != want || got.Location() != time.UTC {
+			t.Errorf("ParseTime(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "7", "-7d", "7y", "1.5h", "2021-13-01", "27/11/2021", "2021-11-27 13:00",
+		"99999999999999d"} {
+		if got, err := ParseTime(bad, now); err == nil {
+			t.Errorf("ParseTime(%q) = %v, want an error", bad, got)
+		}
 	}
 }

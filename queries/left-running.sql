@@ -18,7 +18,7 @@
 --   PREPARE left_running AS <the SELECT below>;
 --   EXECUTE left_running(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 WITH
-made AS (
+made AS MATERIALIZED (
     SELECT event_time, aws_region, event_source, event_name, access_key_id, minted_key_id, record
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE error_code IS NULL AND (
