@@ -1,5 +1,5 @@
 -- name: key-timeline
--- description: Each access key of the lineage (without keys: each long-term AKIA key of the store) from its first to its last use in the window, with how it was obtained.
+-- description: Each key of the lineage (without keys: each AKIA key of the store) from its first to its last use, and how it was obtained.
 -- parameters: keys, from, to
 -- chart: gantt start=first_seen end=last_seen label=access_key_id detail=via
 --

@@ -1,5 +1,5 @@
 -- name: summary
--- description: The lineage (or the whole store) in one row: accounts, first and last activity, the attacker's source IPs and tools, regions, credentials and users created, compute launched.
+-- description: The lineage in one row: accounts, the attacker's first and last activity, IPs and tools, regions, credentials, users, compute.
 -- parameters: keys, from, to
 -- chart: none
 --
