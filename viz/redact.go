@@ -127,6 +127,13 @@ func redactJSON(doc []byte) ([]byte, bool) {
 	secretNext := false
 	i := 0
 	for i < len(doc) {
+		if !secretNext { // outside strings only a string can matter: jump to the next one
+			k := bytes.IndexByte(doc[i:], '"')
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		c := doc[i]
 		switch {
 		case c == '"':
@@ -134,16 +141,15 @@ func redactJSON(doc []byte) ([]byte, bool) {
 			tok := doc[i:end]
 			j := skipSpace(doc, end)
 			if j < len(doc) && doc[j] == ':' { // a member name
-				secretNext = isSecretName(unquote(tok))
+				secretNext = isSecretKey(tok)
 				i = j + 1
 				continue
 			}
 			var repl []byte
 			if secretNext {
 				repl = redactedJSON
-			} else if len(tok) >= 42 { // 40 characters and the quotes: short strings hold no secret
-				s := unquote(tok)
-				if r, changed := redactText(s); changed {
+			} else if len(tok) >= 42 && mayHoldSecret(tok) { // 40 characters and the quotes at least
+				if r, changed := redactText(unquote(tok)); changed {
 					repl, _ = json.Marshal(r)
 				}
 			}
@@ -153,7 +159,7 @@ func redactJSON(doc []byte) ([]byte, bool) {
 				last = end
 			}
 			i = end
-		case secretNext && (c == '{' || c == '[' || c == '-' || c >= '0' && c <= '9'):
+		case c == '{' || c == '[' || c == '-' || c >= '0' && c <= '9': // the value of a secret member
 			end := valueEnd(doc, i)
 			out = append(append(out, doc[last:i]...), redactedJSON...)
 			last, i, secretNext = end, end, false
@@ -174,15 +180,66 @@ var redactedJSON = []byte(`"` + Redacted + `"`)
 
 // stringEnd returns the index just after the JSON string starting at doc[i] == '"'.
 func stringEnd(doc []byte, i int) int {
-	for j := i + 1; j < len(doc); j++ {
-		switch doc[j] {
-		case '\\':
-			j++
-		case '"':
+	j := i + 1
+	for {
+		k := bytes.IndexByte(doc[j:], '"')
+		if k < 0 {
+			return len(doc)
+		}
+		j += k
+		n := 0 // backslashes right before the quote: an odd number escapes it
+		for p := j - 1; p > i && doc[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1
 		}
+		j++
 	}
-	return len(doc)
+}
+
+// isSecretKey reports whether the quoted member name tok is a secret's.
+func isSecretKey(tok []byte) bool {
+	raw := tok[1 : len(tok)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		return isSecretName(unquote(tok))
+	}
+	if len(raw) > 24 || len(raw) < 6 {
+		return false
+	}
+	var b [24]byte
+	n := 0
+	for _, c := range raw {
+		switch {
+		case c == '-' || c == '_':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		b[n] = c
+		n++
+	}
+	return secretNames[string(b[:n])]
+}
+
+// mayHoldSecret is a quick look at a raw JSON string: only a run of 40 base64 characters or
+// more (a key or a token, possibly with escaped slashes) or a PEM header can hold a secret.
+func mayHoldSecret(raw []byte) bool {
+	if bytes.Contains(raw, []byte("-----BEGIN")) {
+		return true
+	}
+	run := 0
+	for _, c := range raw {
+		if isB64(c) || c == '\\' {
+			run++
+			if run >= 40 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // valueEnd returns the index just after the JSON value (number, object or array) at doc[i].
