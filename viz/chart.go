@@ -47,7 +47,8 @@ var hintRoles = map[string][]string{
 }
 
 // optionalRoles are the columns a kind may also name.
-var optionalRoles = map[string][]string{"gantt": {"detail"}, "graph": {"label"}}
+var optionalRoles = map[string][]string{"gantt": {"detail"}, "graph": {"label"}, "bar": {"series"},
+	"timeline": {"series"}}
 
 // ParseHint parses a chart hint. It returns ErrNoChart for "", "none" and "table".
 func ParseHint(s string) (Hint, error) {
@@ -352,8 +353,8 @@ func barOptions(c Chart, h Hint, idx map[string]int, res *queries.Collected) (ma
 	var all []*series
 	for _, row := range res.Values {
 		name := h.Fields["y"]
-		if h.Kind == "stacked-bar" {
-			name = label(row[idx["series"]])
+		if i, ok := idx["series"]; ok {
+			name = label(row[i])
 		}
 		s := byName[name]
 		if s == nil {
@@ -406,7 +407,11 @@ func barOptions(c Chart, h Hint, idx map[string]int, res *queries.Collected) (ma
 		for i, v := range s.vals {
 			data[i] = opts.BarData{Value: v}
 		}
-		bar.AddSeries(s.name, data, charts.WithBarChartOpts(opts.BarChart{Stack: "total"}))
+		stack := "" // bar: side by side
+		if h.Kind == "stacked-bar" {
+			stack = "total"
+		}
+		bar.AddSeries(s.name, data, charts.WithBarChartOpts(opts.BarChart{Stack: stack}))
 	}
 	bar.Validate()
 	return bar.JSON(), nil
@@ -535,11 +540,12 @@ func ganttOptions(c *Chart, idx map[string]int, res *queries.Collected) (map[str
 	return line.JSON(), nil
 }
 
-// timelineOptions draws each row as a point at its time on the row of its category.
+// timelineOptions draws each row as a point at its time on the row of its category, coloured
+// by its series when the hint names one.
 func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collected) (map[string]any, error) {
-	var ys []string
+	var ys, names []string
 	seen := map[string]bool{}
-	var data []opts.ScatterData
+	data := map[string][]opts.ScatterData{}
 	for _, row := range res.Values {
 		t, ok := row[idx["x"]].(time.Time)
 		if !ok {
@@ -550,25 +556,34 @@ func timelineOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collecte
 			seen[y] = true
 			ys = append(ys, y)
 		}
-		data = append(data, opts.ScatterData{Value: []any{t.UnixMilli(), y}})
+		name := h.Fields["y"]
+		if i, ok := idx["series"]; ok {
+			name = label(row[i])
+		}
+		if _, ok := data[name]; !ok {
+			names = append(names, name)
+		}
+		data[name] = append(data[name], opts.ScatterData{Value: []any{t.UnixMilli(), y}})
 	}
-	if len(data) == 0 {
+	if len(names) == 0 {
 		c.Empty = true
 		return nil, nil
 	}
-	c.Height = max(260, 110+28*len(ys))
+	c.Height = max(260, 150+24*len(ys))
 	sc := charts.NewScatter()
 	g := common(*c, "item")
 	g = append(g,
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(names) > 1), Type: "scroll", Top: "8"}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "time", Name: "time (UTC)", NameLocation: "middle", NameGap: 30}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ys, Inverse: opts.Bool(true)}),
 		charts.WithDataZoomOpts(opts.DataZoom{Type: "slider", Start: 0, End: 100}, opts.DataZoom{Type: "inside"}),
-		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "20", Bottom: "70", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "56", Bottom: "70", ContainLabel: opts.Bool(true)}),
 	)
 	sc.SetGlobalOptions(g...)
 	sc.Colors = palette
-	sc.AddSeries(h.Fields["y"], data, charts.WithScatterChartOpts(opts.ScatterChart{SymbolSize: 10}))
+	for _, n := range names {
+		sc.AddSeries(n, data[n], charts.WithScatterChartOpts(opts.ScatterChart{SymbolSize: 8}))
+	}
 	sc.Validate()
 	return sc.JSON(), nil
 }

@@ -253,3 +253,28 @@ func TestGraphAndTimelineKinds(t *testing.T) {
 		t.Errorf("timeline: %s", c.Options)
 	}
 }
+
+// TestBarSeries: a bar hint with a series draws one (unstacked) series per value.
+func TestBarSeries(t *testing.T) {
+	q := queries.Query{Name: "errors", Chart: "bar x=error_code y=calls series=event_name"}
+	res := &queries.Collected{Columns: []string{"error_code", "event_name", "calls"},
+		Values: [][]any{{"AccessDenied", "RunInstances", int64(3)}, {"AccessDenied", "GetUser", int64(1)},
+			{"OptInRequired", "RunInstances", int64(2)}}, Total: 3}
+	c, err := BuildChart(q, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opt struct {
+		Series []struct {
+			Name, Stack string
+			Data        []struct{ Value float64 }
+		}
+	}
+	if err := json.Unmarshal(c.Options, &opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(opt.Series) != 2 || opt.Series[0].Name != "RunInstances" || opt.Series[0].Stack != "" ||
+		opt.Series[0].Data[0].Value != 3 || opt.Series[0].Data[1].Value != 2 {
+		t.Errorf("bar series: %s", c.Options)
+	}
+}
