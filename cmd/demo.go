@@ -38,7 +38,8 @@ tasks in many regions for two days, over background noise from AWS services.
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
 store (--out/demo.duckdb unless --db is given), and the headline answers for the leaked
 key are printed: its lineage, the compute it launched, the IAM changes, what is left
-running after the owner's cleanup, and what AWS itself did. No AWS account is needed.`,
+running after the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see 'trailhound report') is
+written to --out/evidence-pack. No AWS account is needed.`,
 		Example: `  trailhound demo
   trailhound demo --out /tmp/incident --events 200000`,
 		Args: cobra.NoArgs,
@@ -56,7 +57,7 @@ running after the owner's cleanup, and what AWS itself did. No AWS account is ne
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&opts.Out, "out", "trailhound-demo", "directory for the generated CloudTrail tree")
+	f.StringVar(&opts.Out, "out", "trailhound-demo", "directory for the generated CloudTrail tree, the store and the evidence pack")
 	f.IntVar(&opts.Events, "events", 20000, "approximate number of CloudTrail records to generate")
 	f.IntVar(&opts.EventsPerFile, "events-per-file", 30, "approximate records per delivery file")
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed: the same seed gives the same files")
@@ -108,6 +109,11 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if err := printCanned(ctx, w, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
 		return err
 	}
+	pack, err := writePack(ctx, e, st, filepath.Join(opts.Out, "evidence-pack"), p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Evidence pack for AWS Support: %s (open %s)\n", pack, filepath.Join(pack, "index.html"))
 	fmt.Fprintf(w, "Store: %s. Try: trailhound --db %s query list\n", e.db, shellQuote(e.db))
 	return nil
 }

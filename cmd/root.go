@@ -39,6 +39,8 @@ type env struct {
 	quiet    bool
 	log      *slog.Logger
 	getenv   func(string) string
+	args     []string         // the command line after the program name, as given
+	runBy    func() string    // who runs it: user@host (fixed in tests)
 	clock    func() time.Time // nil: time.Now
 }
 
@@ -59,7 +61,7 @@ func usageErrorf(format string, args ...any) error {
 
 // Main runs trailhound with args and returns the process exit code.
 func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
-	e := &env{in: in, out: out, err: errOut, getenv: os.Getenv}
+	e := &env{in: in, out: out, err: errOut, getenv: os.Getenv, args: args, runBy: whoRuns}
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(in)
@@ -139,7 +141,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.db, "db", DefaultDB, "the store: a DuckDB file (env TRAILHOUND_DB)")
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e))
+	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e))
 	return root
 }
 

@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/viz"
+)
+
+func newChartCmd(e *env) *cobra.Command {
+	var scope queryOptions
+	var out string
+	c := &cobra.Command{
+		Use:   "chart NAME",
+		Short: "Draw a chart as one offline HTML file",
+		Long: `Draw a chart of the store as one HTML file that opens with no network (the chart
+library is inside it). With --key, the chart covers that key's lineage: the key and every
+credential derived from it; without, the whole store. Times are UTC.
+
+'trailhound chart list' lists the charts.`,
+		Example: `  trailhound chart list
+  trailhound chart tasks-per-hour --key AKIAIOSFODNN7EXAMPLE --out tasks.html
+  trailhound chart region-heatmap --from 2026-11-07 --to 2026-11-10`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			q, err := queries.Lookup(args[0])
+			if err != nil {
+				return usageErrorf("%v (trailhound chart list shows the charts)", err)
+			}
+			p, err := queryParams(q, scope, e.now())
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = args[0] + ".html"
+			}
+			return runChart(c.Context(), e, viz.ChartOptions{Name: args[0], Params: p, Version: version(),
+				RunBy: e.runBy(), RunAt: e.now()}, out)
+		},
+	}
+	bindScope(c.Flags(), &scope, "scope to the lineage of this access key")
+	c.Flags().StringVarP(&out, "out", "o", "", "the HTML file to write (default NAME.html)")
+	c.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the charts",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			list, err := viz.ListCharts()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKIND\tDESCRIPTION")
+			for _, ch := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", safeText(ch.Name), safeText(ch.Kind), safeText(ch.Description))
+			}
+			return tw.Flush()
+		},
+	})
+	return c
+}
+
+func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error {
+	st, err := queries.Open(ctx, e.db, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := warnMissingKeys(ctx, e, st, o.Params.Keys); err != nil {
+		return err
+	}
+	ch, err := viz.DrawChart(ctx, st.DB, o)
+	if errors.Is(err, viz.ErrUnknownChart) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(out, func(f *os.File) error { return viz.WriteChartPage(f, ch, o) }); err != nil {
+		return err
+	}
+	if ch.Empty {
+		fmt.Fprintf(e.err, "chart %s: no data in this scope (the page says so)\n", o.Name)
+	}
+	fmt.Fprintln(e.out, out)
+	return nil
+}
+
+// writeFileAtomic writes path through a temporary file beside it, renamed into place when done.
+func writeFileAtomic(path string, write func(*os.File) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package viz
+
+// Checks in a real browser: Debian's chromium, headless. When it is missing the test installs it
+// with .ci/install-chromium (CI machines start fresh); TRAILHOUND_CHROMIUM names another binary,
+// and TRAILHOUND_SKIP_BROWSER=1 skips these tests on a machine where nothing can be installed.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	chromiumOnce sync.Once
+	chromiumPath string
+	chromiumErr  error
+	chromiumLog  []byte
+)
+
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TRAILHOUND_CHROMIUM"); p != "" {
+		return p
+	}
+	if os.Getenv("TRAILHOUND_SKIP_BROWSER") == "1" {
+		t.Skip("TRAILHOUND_SKIP_BROWSER=1: the page is not checked in a browser")
+	}
+	chromiumOnce.Do(func() {
+		if chromiumPath, chromiumErr = exec.LookPath("chromium"); chromiumErr == nil {
+			return
+		}
+		cmd := exec.Command("bash", "../.ci/install-chromium")
+		chromiumLog, chromiumErr = cmd.CombinedOutput()
+		if chromiumErr == nil {
+			chromiumPath, chromiumErr = exec.LookPath("chromium")
+		}
+	})
+	if chromiumErr != nil {
+		t.Fatalf("no chromium, and .ci/install-chromium failed (%v):\n%s\nInstall Debian's chromium, set TRAILHOUND_CHROMIUM, or TRAILHOUND_SKIP_BROWSER=1 to skip",
+			chromiumErr, chromiumLog)
+	}
+	return chromiumPath
+}
+
+// runChromium opens url headless with no network (every host name fails to resolve) and
+// returns stdout and the browser's log, in which every console message of the page appears.
+func runChromium(t *testing.T, url string, args ...string) (stdout []byte, consoleLines []string) {
+	t.Helper()
+	bin := findChromium(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute) // a hung browser, not a speed target
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+		"--host-resolver-rules=MAP * ~NOTFOUND", "--user-data-dir=" + t.TempDir(),
+		"--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000"}
+	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), url)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %s: %v\n%s", url, err, errb.Bytes())
+	}
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if strings.Contains(l, ":CONSOLE") {
+			consoleLines = append(consoleLines, l)
+		}
+	}
+	return out.Bytes(), consoleLines
+}
+
+// TestBrowserRendersPack loads the pack's page in Chromium: every chart is drawn (ECharts made
+// its canvas and our script marked it), nothing is logged to the console (no error, no CSP
+// violation, no blocked request), and the hostile region and user agent are text, not elements.
+func TestBrowserRendersPack(t *testing.T) {
+	_, dir := testPack(t)
+	dom, console := runChromium(t, "file://"+filepath.Join(dir, "index.html"), "--dump-dom")
+	for _, l := range console {
+		t.Errorf("console: %s", l)
+	}
+	page := readFile(t, filepath.Join(dir, "index.html"))
+	charts := regexp.MustCompile(`<div class="th-chart" id="([a-z0-9-]+)"`).FindAllSubmatch(page, -1)
+	if len(charts) != len(PackCharts)+1 { // and the lineage's tree
+		t.Fatalf("the page has %d charts, want %d", len(charts), len(PackCharts)+1)
+	}
+	for i, c := range charts {
+		id := string(c[1])
+		start := bytes.Index(dom, []byte(`id="`+id+`"`))
+		if start < 0 {
+			t.Errorf("chart %s is not in the DOM", id)
+			continue
+		}
+		end := len(dom)
+		if i+1 < len(charts) {
+			if j := bytes.Index(dom[start:], []byte(`id="`+string(charts[i+1][1])+`"`)); j > 0 {
+				end = start + j
+			}
+		}
+		tag := dom[start:min(end, start+bytes.IndexByte(dom[start:], '>'))]
+		if !bytes.Contains(tag, []byte(`data-rendered="true"`)) || !bytes.Contains(dom[start:end], []byte("<canvas")) {
+			t.Errorf("chart %s was not drawn: %s", id, tag)
+		}
+	}
+	markup := scriptRE.ReplaceAll(dom, nil) // the library's own code mentions <img
+	for _, el := range []string{"<img", "<svg", "<iframe"} {
+		if bytes.Contains(markup, []byte(el)) {
+			t.Errorf("the DOM has an %s element", el[1:])
+		}
+	}
+	for _, text := range []string{"&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;", "&lt;/script&gt;&lt;svg onload=alert(2)&gt;"} {
+		if !bytes.Contains(markup, []byte(text)) {
+			t.Errorf("the DOM does not show %s as text", text)
+		}
+	}
+}
+
+// TestBrowserDrawsCharts renders each chart on a page of its own, once as it is and once with
+// its series emptied, and checks that the data made the browser draw: bars, lines and heatmap
+// cells add coloured pixels to what the legend, axes and text of the empty chart have.
+func TestBrowserDrawsCharts(t *testing.T) {
+	inc := getIncident(t)
+	for _, name := range append([]string{"lineage"}, PackCharts...) {
+		t.Run(name, func(t *testing.T) {
+			o := ChartOptions{Name: name, Params: packOptions(inc, "").Params, Version: "test"}
+			c, err := DrawChart(t.Context(), inc.st.DB, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Empty {
+				t.Fatal("no data to draw")
+			}
+			drawn := screenshotColour(t, c, o)
+			var opt map[string]any
+			if err := json.Unmarshal(c.Options, &opt); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range opt["series"].([]any) {
+				s.(map[string]any)["data"] = []any{}
+			}
+			empty := c
+			if empty.Options, err = json.Marshal(opt); err != nil {
+				t.Fatal(err)
+			}
+			blank := screenshotColour(t, empty, o)
+			t.Logf("coloured pixels: %d with data, %d without", drawn, blank)
+			if drawn-blank < 500 {
+				t.Errorf("the data added only %d coloured pixels (%d with data, %d without)", drawn-blank, drawn, blank)
+			}
+		})
+	}
+}
+
+// screenshotColour renders chart c on its own page in Chromium and counts the coloured pixels of
+// a screenshot; the page must log nothing to the console.
+func screenshotColour(t *testing.T, c Chart, o ChartOptions) int {
+	t.Helper()
+	dir := t.TempDir()
+	page := filepath.Join(dir, "chart.html")
+	var b bytes.Buffer
+	if err := WriteChartPage(&b, c, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot := filepath.Join(dir, "shot.png")
+	_, console := runChromium(t, "file://"+page, "--window-size=1200,1000", "--screenshot="+shot)
+	for _, l := range console {
+		t.Errorf("console: %s", l)
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return colouredPixels(img)
+}
+
+// colouredPixels counts saturated pixels: page text and axes are grey, data is in colour.
+func colouredPixels(img image.Image) int {
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			hi, lo := max(r, g, bl)>>8, min(r, g, bl)>>8
+			if hi-lo > 60 {
+				n++
+			}
+		}
+	}
+	return n
+}
