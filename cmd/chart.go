@@ -59,7 +59,7 @@ credential derived from it; without, the whole store. Times are UTC.
 			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tKIND\tDESCRIPTION")
 			for _, ch := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", safeText(ch.Name), safeText(ch.Kind), safeText(ch.Description))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", queries.DisplayText(ch.Name), queries.DisplayText(ch.Kind), queries.DisplayText(ch.Description))
 			}
 			return tw.Flush()
 		},

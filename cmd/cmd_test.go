@@ -222,7 +222,7 @@ func TestHostileFileNamesStayInert(t *testing.T) {
 	if strings.ContainsAny(stderr, "\x1b\x07\u202e") {
 		t.Errorf("raw control characters reached stderr: %q", stderr)
 	}
-	if !strings.Contains(stderr, `evil\u001b]0;pwned\u0007\u202e.json: not JSON`) {
+	if !strings.Contains(stderr, `evil\x1b]0;pwned\x07\u202e.json: not JSON`) {
 		t.Errorf("summary does not name the file escaped:\n%s", stderr)
 	}
 }

@@ -249,7 +249,7 @@ func printLeftRunning(ctx context.Context, w io.Writer, st *queries.Store, p que
 	for _, l := range t.labels {
 		fmt.Fprintf(w, "  %-22s %6d in %s\n", l, t.n[l], t.regionList(l))
 		if ids := t.ids[l]; len(ids) <= 8 {
-			fmt.Fprintf(w, "  %-22s        %s\n", "", safeText(strings.Join(ids, " ")))
+			fmt.Fprintf(w, "  %-22s        %s\n", "", queries.DisplayText(strings.Join(ids, " ")))
 		}
 	}
 	fmt.Fprintln(w)

@@ -121,7 +121,7 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	}
 	fmt.Fprintf(w, "files rejected:  %d\n", len(s.Rejected))
 	for _, r := range s.Rejected {
-		fmt.Fprintf(w, "  %s: %s\n", safeText(r.URI), safeText(r.Reason))
+		fmt.Fprintf(w, "  %s: %s\n", queries.DisplayText(r.URI), queries.DisplayText(r.Reason))
 	}
 	rate := 0.0
 	if secs := s.Elapsed.Seconds(); secs > 0 {
@@ -131,19 +131,4 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	if s.Interrupted {
 		fmt.Fprintln(w, "interrupted:     yes")
 	}
-}
-
-// safeText makes untrusted text (file names, reasons quoting input) inert on a terminal.
-func safeText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\uFFFD', r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -72,7 +72,7 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 				return err
 			}
 			for _, k := range missing {
-				fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", safeText(k), e.db)
+				fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", queries.DisplayText(k), e.db)
 			}
 			rows, err := q.Run(c.Context(), st.DB, p)
 			if err != nil {

@@ -55,7 +55,7 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 			}
 			if len(missing) == len(p.Keys) {
 				return fmt.Errorf("no event of %s in %s: check the key, or ingest the logs that cover it",
-					safeText(strings.Join(p.Keys, ", ")), e.db)
+					queries.DisplayText(strings.Join(p.Keys, ", ")), e.db)
 			}
 			dir, err := writePack(c.Context(), e, st, out, p)
 			if err != nil {

@@ -57,7 +57,7 @@ func warnMissingKeys(ctx context.Context, e *env, st *queries.Store, keys []stri
 		return nil, err
 	}
 	for _, k := range missing {
-		fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", safeText(k), e.db)
+		fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", queries.DisplayText(k), e.db)
 	}
 	return missing, nil
 }

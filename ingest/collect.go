@@ -390,7 +390,7 @@ func probeBucket(ctx context.Context, s3For func(string) BucketAPI, bucket, home
 
 // Write prints the plan: who, when, where, and which source reads what.
 func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
-	fmt.Fprintf(w, "identity:  %s (account %s)\n", safeTerm(p.Arn), safeTerm(p.Account))
+	fmt.Fprintf(w, "identity:  %s (account %s)\n", queries.DisplayText(p.Arn), queries.DisplayText(p.Account))
 	fmt.Fprintf(w, "window:    %s (UTC)\n", p.Window)
 	fmt.Fprintf(w, "regions:   %d to read: %s\n", len(p.Regions), strings.Join(p.Regions, ", "))
 	if len(p.Trails) == 0 {
@@ -414,10 +414,10 @@ func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
 			case t.StatusKnown:
 				status = "not logging (stopped " + fmtTime(t.Stopped) + ")"
 			}
-			fmt.Fprintf(w, "  %s (home %s, %s, %d regions): %s", safeTerm(t.Name), safeTerm(t.HomeRegion),
+			fmt.Fprintf(w, "  %s (home %s, %s, %d regions): %s", queries.DisplayText(t.Name), queries.DisplayText(t.HomeRegion),
 				strings.Join(kind, ", "), len(t.Regions), status)
 			if t.Bucket != "" {
-				fmt.Fprintf(w, "; %s", safeTerm(Bucket{Name: t.Bucket, Prefix: t.Prefix}.URL()))
+				fmt.Fprintf(w, "; %s", queries.DisplayText(Bucket{Name: t.Bucket, Prefix: t.Prefix}.URL()))
 			}
 			fmt.Fprintln(w)
 		}
@@ -425,9 +425,9 @@ func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
 	for _, b := range p.Buckets {
 		if b.Readable {
 			fmt.Fprintf(w, "s3:        %s (bucket in %s): this account's files of %d regions\n",
-				safeTerm(b.URL()), safeTerm(b.Region), len(b.Regions))
+				queries.DisplayText(b.URL()), queries.DisplayText(b.Region), len(b.Regions))
 		} else {
-			fmt.Fprintf(w, "s3:        %s: not read: %s\n", safeTerm(b.URL()), safeTerm(b.Reason))
+			fmt.Fprintf(w, "s3:        %s: not read: %s\n", queries.DisplayText(b.URL()), queries.DisplayText(b.Reason))
 		}
 	}
 	fmt.Fprintln(w, "plan:")
@@ -442,7 +442,7 @@ func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
 		for _, name := range p.S3[r] {
 			for _, t := range p.Trails {
 				if t.Name == name && slices.Contains(t.Regions, r) {
-					row("s3 (trail "+safeTerm(name)+")", t.Covers.String())
+					row("s3 (trail "+queries.DisplayText(name)+")", t.Covers.String())
 					break
 				}
 			}
@@ -463,11 +463,11 @@ func (p *Plan) Write(w io.Writer, history map[string][]HistoryCursor) {
 		}
 	}
 	for _, r := range sortedKeys(boolKeys(p.Unavailable)) {
-		fmt.Fprintf(tw, "  %s\tnot read\t%s\n", r, safeTerm(p.Unavailable[r]))
+		fmt.Fprintf(tw, "  %s\tnot read\t%s\n", r, queries.DisplayText(p.Unavailable[r]))
 	}
 	tw.Flush()
 	for _, n := range p.Notes {
-		fmt.Fprintf(w, "note: %s\n", safeTerm(n))
+		fmt.Fprintf(w, "note: %s\n", queries.DisplayText(n))
 	}
 }
 
@@ -484,21 +484,6 @@ func fmtTime(t time.Time) string {
 		return "?"
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// safeTerm makes text from AWS (trail names, error messages) inert on a terminal.
-func safeTerm(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\uFFFD', r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f,
-			r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // Sources lists several sources into one ingest at once. A source that fails does not
@@ -690,13 +675,13 @@ func WriteCoverage(w io.Writer, cov []RegionCoverage) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  REGION\tSOURCE\tSPAN\tEVENTS")
 	for _, c := range cov {
-		first := safeTerm(c.Region)
+		first := queries.DisplayText(c.Region)
 		row := func(source, span string, n any) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%v\n", first, source, span, n)
 			first = ""
 		}
 		if len(c.S3) > 0 {
-			row("s3 (trail "+safeTerm(strings.Join(c.S3, ", "))+")", c.S3Span.String(), c.FromS3)
+			row("s3 (trail "+queries.DisplayText(strings.Join(c.S3, ", "))+")", c.S3Span.String(), c.FromS3)
 		}
 		for i, s := range c.History {
 			n := any(c.FromHistory)
@@ -715,7 +700,7 @@ func WriteCoverage(w io.Writer, cov []RegionCoverage) {
 			row("event history (earlier runs)", "", c.FromHistory)
 		}
 		if c.Skipped != "" {
-			row("not read", safeTerm(c.Skipped), "")
+			row("not read", queries.DisplayText(c.Skipped), "")
 			if c.Events == 0 {
 				continue
 			}

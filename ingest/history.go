@@ -25,6 +25,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
+
+	"github.com/trailhound/trailhound/queries"
 )
 
 // LookupAPI is what event history calls: a read call. *cloudtrail.Client satisfies it.
@@ -361,14 +363,7 @@ func (h *HistorySource) List(ctx context.Context, out chan<- Object) error {
 }
 
 func sendFailure(ctx context.Context, region string, reason error, out chan<- Object) error {
-	o := Object{Kind: "history", URI: "history:" + region,
-		Open: func(context.Context) (io.ReadCloser, error) { return nil, reason }}
-	select {
-	case out <- o:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return unreadable(ctx, out, "history", "history:"+region, reason)
 }
 
 func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<- Object) error {
@@ -644,7 +639,7 @@ func WriteHistoryStatus(w io.Writer, status []RegionStatus) {
 		read := strings.Join(spans, ", ")
 		switch {
 		case s.State == "skipped":
-			read = safeTerm(s.Reason)
+			read = queries.DisplayText(s.Reason)
 		case len(spans) == 0:
 			read = "already read by an earlier run"
 		}

@@ -34,6 +34,19 @@ type Object struct {
 	Cursor *HistoryCursor
 }
 
+// unreadable is an input a source could not list or reach (a denied prefix, a region
+// that is not enabled): sent as an object whose Open fails with reason, it is reported
+// and recorded with the other rejected inputs while the rest goes on.
+func unreadable(ctx context.Context, out chan<- Object, kind, uri string, reason error) error {
+	o := Object{Kind: kind, URI: uri, Open: func(context.Context) (io.ReadCloser, error) { return nil, reason }}
+	select {
+	case out <- o:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Source lists the objects of one origin. List may send objects while it is still walking.
 type Source interface {
 	List(ctx context.Context, out chan<- Object) error

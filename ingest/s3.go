@@ -318,14 +318,7 @@ func (s *S3Source) listFailed(ctx context.Context, prefix string, err error, out
 	}
 	reason := fmt.Errorf("access denied listing this prefix: the credentials need s3:ListBucket on arn:aws:s3:::%s (%v)", s.o.Bucket, err)
 	s.log.Warn("access denied", "prefix", prefix)
-	o := Object{Kind: "s3", URI: "s3://" + s.o.Bucket + "/" + prefix,
-		Open: func(context.Context) (io.ReadCloser, error) { return nil, reason }}
-	select {
-	case out <- o:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return unreadable(ctx, out, "s3", "s3://"+s.o.Bucket+"/"+prefix, reason)
 }
 
 // body is an object read whole; readStored takes its buffer without copying.
