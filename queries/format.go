@@ -117,6 +117,19 @@ func WriteRows(w io.Writer, f Format, rows *sql.Rows) (int, error) {
 	return writeRows(w, f, rows, tableBufferRows)
 }
 
+// rowColumns describes the result's columns: names and DuckDB types.
+func rowColumns(rows *sql.Rows) ([]column, []*sql.ColumnType, error) {
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, nil, fmt.Errorf("column types: %w", err)
+	}
+	cols := make([]column, len(cts))
+	for i, ct := range cts {
+		cols[i] = newColumn(ct.Name(), ct.DatabaseTypeName())
+	}
+	return cols, cts, nil
+}
+
 func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (n int, err error) {
 	if rows == nil {
 		return 0, errors.New("write rows: nil rows")
@@ -127,13 +140,9 @@ func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (n int, er
 		}
 	}()
 
-	cts, err := rows.ColumnTypes()
+	cols, _, err := rowColumns(rows)
 	if err != nil {
-		return 0, fmt.Errorf("column types: %w", err)
-	}
-	cols := make([]column, len(cts))
-	for i, ct := range cts {
-		cols[i] = newColumn(ct.Name(), ct.DatabaseTypeName())
+		return 0, err
 	}
 
 	s, err := newSink(w, f, cols, tableLimit)

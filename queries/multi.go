@@ -54,13 +54,9 @@ func WriteRowsMulti(rows *sql.Rows, mapValue func(any) any, outs ...Output) (n i
 			err = fmt.Errorf("close rows: %w", cerr)
 		}
 	}()
-	cts, err := rows.ColumnTypes()
+	cols, cts, err := rowColumns(rows)
 	if err != nil {
-		return 0, fmt.Errorf("column types: %w", err)
-	}
-	cols := make([]column, len(cts))
-	for i, ct := range cts {
-		cols[i] = newColumn(ct.Name(), ct.DatabaseTypeName())
+		return 0, err
 	}
 	sinks := make([]sink, len(outs))
 	for i, o := range outs {
