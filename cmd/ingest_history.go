@@ -108,28 +108,6 @@ func runIngestHistory(c *cobra.Command, e *env, o ingestHistoryOptions) error {
 	})
 }
 
-// parseWindow reads --from (required) and --to (default now) into a window of whole seconds.
-func parseWindow(fromFlag, toFlag string, now time.Time) (time.Time, time.Time, error) {
-	from, err := queries.ParseTime(fromFlag, now)
-	if err != nil {
-		return from, from, usageErrorf("--from: %v", err)
-	}
-	to := now
-	if toFlag != "" {
-		if to, err = queries.ParseTime(toFlag, now); err != nil {
-			return from, to, usageErrorf("--to: %v", err)
-		}
-	}
-	from = from.Truncate(time.Second)
-	if t := to.Truncate(time.Second); t.Before(to) {
-		to = t.Add(time.Second)
-	}
-	if !from.Before(to) {
-		return from, to, usageErrorf("--from (%s) must be before --to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
-	}
-	return from, to, nil
-}
-
 // askedRegions is how the regions were asked for, for the record of the run.
 func askedRegions(asked []string) string {
 	if len(asked) == 0 {

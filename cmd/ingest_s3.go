@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailhound/trailhound/ingest"
-	"github.com/trailhound/trailhound/queries"
 )
 
 type ingestS3Options struct {
@@ -77,19 +76,9 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 	if err != nil {
 		return usageError{err}
 	}
-	now := time.Now().UTC()
-	from, err := queries.ParseTime(o.From, now)
+	from, to, err := parseWindow(o.From, o.To, time.Now().UTC())
 	if err != nil {
-		return usageErrorf("--from: %v", err)
-	}
-	to := now
-	if o.To != "" {
-		if to, err = queries.ParseTime(o.To, now); err != nil {
-			return usageErrorf("--to: %v", err)
-		}
-	}
-	if !from.Before(to) {
-		return usageErrorf("--from (%s) must be before --to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return err
 	}
 	if o.Concurrency < 1 || o.MaxDecompressed < 1 {
 		return usageErrorf("--concurrency and --max-decompressed must be positive")

@@ -123,24 +123,15 @@ func queryParams(q queries.Query, opts queryOptions, now time.Time) (queries.Par
 	if len(p.Keys) > 0 && !q.Takes("keys") {
 		return p, usageErrorf("query %s takes no --key: it covers the whole store", q.Name)
 	}
-	for _, t := range []struct {
-		flag, value string
-		dst         *time.Time
-	}{{"from", opts.From, &p.From}, {"to", opts.To, &p.To}} {
-		if t.value == "" {
-			continue
+	var err error
+	p.From, p.To, err = parseTimes(opts.From, opts.To, now, func(flag string) error {
+		if !q.Takes(flag) {
+			return usageErrorf("query %s takes no --%s", q.Name, flag)
 		}
-		if !q.Takes(t.flag) {
-			return p, usageErrorf("query %s takes no --%s", q.Name, t.flag)
-		}
-		v, err := queries.ParseTime(t.value, now)
-		if err != nil {
-			return p, usageErrorf("--%s: %v", t.flag, err)
-		}
-		*t.dst = v
-	}
-	if !p.From.IsZero() && !p.To.IsZero() && !p.To.After(p.From) {
-		return p, usageErrorf("--to (%s) must be after --from (%s)", p.To.Format(time.RFC3339), p.From.Format(time.RFC3339))
+		return nil
+	})
+	if err != nil {
+		return p, err
 	}
 	return p, nil
 }

@@ -31,21 +31,10 @@ func scopeParams(opts queryOptions, now time.Time) (queries.Params, error) {
 	if len(opts.Keys) > 0 && len(p.Keys) == 0 {
 		return p, usageErrorf("--key is empty")
 	}
-	for _, t := range []struct {
-		flag, value string
-		dst         *time.Time
-	}{{"from", opts.From, &p.From}, {"to", opts.To, &p.To}} {
-		if t.value == "" {
-			continue
-		}
-		v, err := queries.ParseTime(t.value, now)
-		if err != nil {
-			return p, usageErrorf("--%s: %v", t.flag, err)
-		}
-		*t.dst = v
-	}
-	if !p.From.IsZero() && !p.To.IsZero() && !p.To.After(p.From) {
-		return p, usageErrorf("--to (%s) must be after --from (%s)", p.To.Format(time.RFC3339), p.From.Format(time.RFC3339))
+	var err error
+	p.From, p.To, err = parseTimes(opts.From, opts.To, now, func(string) error { return nil })
+	if err != nil {
+		return p, err
 	}
 	return p, nil
 }

@@ -28,7 +28,7 @@ var secretNames = map[string]bool{
 	"signintoken": true, "authorization": true, "samlassertion": true, "webidentitytoken": true,
 }
 
-func isSecretName(k string) bool {
+func isSecretName[T string | []byte](k T) bool {
 	if len(k) > 24 {
 		return false
 	}
@@ -204,22 +204,10 @@ func isSecretKey(tok []byte) bool {
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		return isSecretName(unquote(tok))
 	}
-	if len(raw) > 24 || len(raw) < 6 {
+	if len(raw) < 6 {
 		return false
 	}
-	var b [24]byte
-	n := 0
-	for _, c := range raw {
-		switch {
-		case c == '-' || c == '_':
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		b[n] = c
-		n++
-	}
-	return secretNames[string(b[:n])]
+	return isSecretName(raw)
 }
 
 // mayHoldSecret is a quick look at a raw JSON string: only a run of 40 base64 characters or
