@@ -214,13 +214,23 @@ func isRecordsFile(obj []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(obj[1:], " \t\r\n"), []byte(`"Records"`))
 }
 
-// decodeRecords reads {"Records":[...]}: every element is taken as an event.
+// decodeRecords reads {"Records":[...]}: every element is taken as an event. The
+// scanner reads each element once, splitting and reading its id and time together.
 func decodeRecords(obj []byte) (Decoded, error) {
+	start, end, ok := memberValue(obj, 0, "Records")
+	if !ok || obj[start] != '[' {
+		return Decoded{}, reject("Records is not a JSON array")
+	}
 	d := Decoded{Shape: ShapeRecords}
-	err := eachElement(obj, func(_ int, el []byte) error {
+	i := 0
+	err := eachArrayElement(obj[:end], start, func(el []byte) error {
+		if el[0] != '{' {
+			return reject("Records element %d is a JSON %s, not an object", i, valueType(el[0]))
+		}
 		d.Records = append(d.Records, parseRecord(el))
+		i++
 		return nil
-	}, "Records")
+	})
 	if err != nil {
 		return Decoded{}, err
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -499,7 +500,7 @@ func TestPlanQueries(t *testing.T) {
 func TestCursorOrder(t *testing.T) {
 	st := openStore(t)
 	ctx := t.Context()
-	w, err := newWriter(ctx, st.DB, func() time.Time { return time.Now().UTC() })
+	w, err := newWriter(ctx, st.DB, func() time.Time { return time.Now().UTC() }, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

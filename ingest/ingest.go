@@ -129,7 +129,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	if err != nil {
 		return sum, err
 	}
-	w, err := newWriter(ctx, st.DB, opts.Now)
+	w, err := newWriter(ctx, st.DB, opts.Now, log)
 	if err != nil {
 		return sum, err
 	}

@@ -21,35 +21,8 @@ type Record struct {
 	Raw     []byte    // the whole record, as read
 }
 
-var recordPaths = [][]string{{"eventID"}, {"eventTime"}}
-
-// parseRecord reads a record's id and time. EachKey stops as soon as both are found.
-func parseRecord(raw []byte) Record {
-	r := Record{Raw: raw}
-	var eventTime string
-	jsonparser.EachKey(raw, func(idx int, val []byte, typ jsonparser.ValueType, err error) {
-		if err != nil {
-			return
-		}
-		switch idx {
-		case 0:
-			r.EventID = stringValue(val, typ)
-		case 1:
-			eventTime = stringValue(val, typ)
-		}
-	}, recordPaths...)
-	if eventTime == "" {
-		// Logstash-style exports carry @timestamp instead of eventTime.
-		if v, typ, _, err := jsonparser.Get(raw, "@timestamp"); err == nil {
-			eventTime = stringValue(v, typ)
-		}
-	}
-	r.Time = parseTime(eventTime)
-	if r.EventID == "" {
-		r.EventID = syntheticID(raw)
-	}
-	return r
-}
+// parseRecord reads a record's id and time (see scanRecord).
+func parseRecord(raw []byte) Record { return scanRecord(raw) }
 
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its
 // canonical JSON (keys sorted, no whitespace, one escaping), so the same record

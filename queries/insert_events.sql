@@ -1,5 +1,5 @@
 -- How the ingest writer turns a batch into rows of event_rows (not a canned query).
--- The writer stages each new event as (event_id, event_time, record) in the temporary
+-- The writer stages each new event as (event_id, event_time, record, file_id) in the temporary
 -- table staged_events: Go decides the id (eventID, or a synthetic one) and the time
 -- (eventTime or @timestamp, in any of the formats real exports use). DuckDB derives every
 -- other typed column from the record here, in one parse per record, on all cores, so the
