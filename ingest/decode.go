@@ -214,24 +214,11 @@ func isRecordsFile(obj []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(obj[1:], " \t\r\n"), []byte(`"Records"`))
 }
 
-// decodeRecords reads {"Records":[...]}: every element is taken as an event. The
-// scanner reads each element once, splitting and reading its id and time together.
+// decodeRecords reads {"Records":[...]}: every element is taken as an event, each read
+// once by the scanner (scan.go), which splits it off and reads its id and time together.
 func decodeRecords(obj []byte) (Decoded, error) {
-	start, end, ok := memberValue(obj, 0, "Records")
-	if !ok || obj[start] != '[' {
-		return Decoded{}, reject("Records is not a JSON array")
-	}
 	d := Decoded{Shape: ShapeRecords}
-	i := 0
-	err := eachArrayElement(obj[:end], start, func(el []byte) error {
-		if el[0] != '{' {
-			return reject("Records element %d is a JSON %s, not an object", i, valueType(el[0]))
-		}
-		d.Records = append(d.Records, parseRecord(el))
-		i++
-		return nil
-	})
-	if err != nil {
+	if err := eachRecord(obj, func(r Record) { d.Records = append(d.Records, r) }); err != nil {
 		return Decoded{}, err
 	}
 	return d, nil

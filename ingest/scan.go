@@ -45,6 +45,9 @@ func stringEnd(b []byte, i int) int {
 	}
 }
 
+// structural marks the bytes valueEnd stops at inside an object or array.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
 // valueEnd returns the index just past the value that starts at i.
 func valueEnd(b []byte, i int) int {
 	if i >= len(b) {
@@ -56,13 +59,18 @@ func valueEnd(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
-			switch b[i] {
+			c := b[i]
+			if !structural[c] {
+				i++
+				continue
+			}
+			switch c {
 			case '"':
 				i = stringEnd(b, i)
 				continue
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default: // '}', ']'
 				depth--
 				if depth == 0 {
 					return i + 1
@@ -122,41 +130,60 @@ func eachMember(b []byte, i int, fn func(key []byte, start, end int)) int {
 	return i
 }
 
-// memberValue returns the span of key's value in the object that starts at i (the
-// first such member), or ok=false.
-func memberValue(b []byte, i int, key string) (start, end int, ok bool) {
-	eachMember(b, i, func(k []byte, s, e int) {
-		if !ok && string(k) == key {
-			start, end, ok = s, e, true
+// eachRecord calls fn with every element of the "Records" array of the object that
+// starts at b[0] (the first such member; the others are skipped), each read in one pass.
+// Every element must be an object.
+func eachRecord(b []byte, fn func(Record)) error {
+	i := skipSpace(b, 1) // past '{'
+	for i < len(b) && b[i] == '"' {
+		ke := stringEnd(b, i)
+		key := b[i+1 : ke-1]
+		i = skipSpace(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			break
 		}
-	})
-	return start, end, ok
-}
-
-// eachArrayElement calls fn with the raw bytes of every element of the array that starts
-// at i, stopping at the first error.
-func eachArrayElement(b []byte, i int, fn func(el []byte) error) error {
-	i = skipSpace(b, i+1) // past '['
-	for i < len(b) && b[i] != ']' {
-		e := valueEnd(b, i)
-		if err := fn(b[i:e]); err != nil {
-			return err
+		i = skipSpace(b, i+1)
+		if string(key) != "Records" {
+			i = skipSpace(b, valueEnd(b, i))
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+			}
+			continue
 		}
-		i = skipSpace(b, e)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+		if b[i] != '[' {
+			return reject("Records is not a JSON array")
 		}
+		i = skipSpace(b, i+1)
+		for n := 0; i < len(b) && b[i] != ']'; n++ {
+			if b[i] != '{' {
+				return reject("Records element %d is a JSON %s, not an object", n, valueType(b[i]))
+			}
+			r, end := scanRecordAt(b, i)
+			fn(r)
+			i = skipSpace(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = skipSpace(b, i+1)
+			}
+		}
+		return nil
 	}
-	return nil
+	return reject("Records is not a JSON array")
 }
 
 // scanRecord reads a record's id and time in one pass over its top-level members: the
 // scanner's parseRecord.
 func scanRecord(raw []byte) Record {
-	r := Record{Raw: raw}
+	r, _ := scanRecordAt(raw, skipSpace(raw, 0))
+	return r
+}
+
+// scanRecordAt reads the record (an object) that starts at b[i], and returns it and the
+// index just past it.
+func scanRecordAt(b []byte, i int) (Record, int) {
+	var r Record
 	var eventTime, timestamp string
 	var haveID, haveTime, haveStamp bool
-	eachMember(raw, skipSpace(raw, 0), func(key []byte, s, e int) {
+	end := eachMember(b, i, func(key []byte, s, e int) {
 		if bytes.IndexByte(key, '\\') >= 0 { // an escaped key: "event\u0049D" is eventID too
 			if k, err := jsonparser.Unescape(key, nil); err == nil {
 				key = k
@@ -173,16 +200,17 @@ func scanRecord(raw []byte) Record {
 		default:
 			return
 		}
-		*dst = scalarText(raw[s:e])
+		*dst = scalarText(b[s:e])
 	})
+	r.Raw = b[i:end]
 	if eventTime == "" {
 		eventTime = timestamp // Logstash-style exports carry @timestamp instead of eventTime
 	}
 	r.Time = parseTime(eventTime)
 	if r.EventID == "" {
-		r.EventID = syntheticID(raw)
+		r.EventID = syntheticID(r.Raw)
 	}
-	return r
+	return r, end
 }
 
 // scalarText renders a raw JSON value as stringValue does.

@@ -177,3 +177,31 @@ func FuzzScanRecord(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeRecords: splitting a real delivery file and reading each record's id
+// and time (the decoder's share of an ingest, with gunzip and validation).
+func BenchmarkDecodeRecords(b *testing.B) {
+	dir := realdata + "/invictus-ir-aws-dataset/CloudTrail"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var docs [][]byte
+	size := 0
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || !isRecordsFile(data) {
+			continue
+		}
+		docs = append(docs, data)
+		size += len(data)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, doc := range docs {
+			if _, err := decodeRecords(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
