@@ -522,3 +522,59 @@ func TestTimeWindow(t *testing.T) {
 		t.Fatalf("third run: skipped %d (%v), want the complete file skipped", sum.FilesSkipped, err)
 	}
 }
+
+// TestTypedColumnsMatchRecord: every typed column holds what DuckDB's json_extract_string
+// reads from the stored record (insert_events.sql's paths), for every real record and for
+// hostile ones the scanner leaves to DuckDB (numbers, objects, the separator, escapes).
+func TestTypedColumnsMatchRecord(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "hostile.jsonl", []byte(`{"eventVersion":"1.08","eventID":"h1","userAgent":12345,"errorMessage":{"a":[1]},"eventName":"Run\u001fInstances"}
+{"eventVersion":"1.08","eventID":"h2","event\u004eame":"Escaped","awsRegion":"first","awsRegion":"second","userIdentity":{"type":"AssumedRole","sessionContext":"not an object","arn":"a\u00e9\ud83d\ude00\"\\"}}
+{"eventVersion":"1.08","eventID":"h3","userIdentity":["not","an","object"],"readOnly":"TRUE","sourceIPAddress":null,"errorCode":""}
+{"eventVersion":"1.08","eventID":"h4","readOnly":true,"responseElements":{"credentials":{"accessKeyId":"ASIAMINTED"},"accessKey":{"accessKeyId":"AKIAMINTED"}},"requestParameters":{"roleArn":"arn:aws:iam::1:role/x","policy":"{\"x\":1}"}}
+{"eventVersion":"1.08","eventID":"h5","userIdentity":{"sessionContext":{"sessionIssuer":{"arn":{"nested":true}}}},"recipientAccountId":111122223333}
+`))
+	st := openStore(t)
+	if _, err := run(t, t.Context(), st, Files{Paths: []string{realdata, dir}}, Options{}); !errors.Is(err, ErrPartial) {
+		t.Fatalf("Run = %v, want ErrPartial (the corpus has bad files on purpose)", err)
+	}
+	columns := map[string]string{
+		"event_source": "$.eventSource", "event_name": "$.eventName", "aws_region": "$.awsRegion",
+		"source_ip": "$.sourceIPAddress", "user_agent": "$.userAgent", "identity_type": "$.userIdentity.type",
+		"principal_id": "$.userIdentity.principalId", "arn": "$.userIdentity.arn",
+		"account_id": "$.userIdentity.accountId", "access_key_id": "$.userIdentity.accessKeyId",
+		"user_name": "$.userIdentity.userName", "session_issuer_arn": "$.userIdentity.sessionContext.sessionIssuer.arn",
+		"error_code": "$.errorCode", "error_message": "$.errorMessage", "event_type": "$.eventType",
+		"event_category": "$.eventCategory", "recipient_account_id": "$.recipientAccountId",
+		"event_version": "$.eventVersion", "role_arn": "$.requestParameters.roleArn",
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_rows"); n < 25000 {
+		t.Fatalf("only %d events stored", n)
+	}
+	for col, path := range columns {
+		q := fmt.Sprintf("SELECT count(*) FROM event_rows WHERE %s IS DISTINCT FROM nullif(json_extract_string(record, '%s'), '')", col, path)
+		if n := count(t, st, q); n != 0 {
+			t.Errorf("%s differs from %s in %d records", col, path, n)
+		}
+	}
+	if n := count(t, st, `SELECT count(*) FROM event_rows WHERE read_only IS DISTINCT FROM try_cast(json_extract_string(record, '$.readOnly') AS BOOLEAN)
+		OR minted_key_id IS DISTINCT FROM coalesce(nullif(json_extract_string(record, '$.responseElements.credentials.accessKeyId'), ''),
+			nullif(json_extract_string(record, '$.responseElements.accessKey.accessKeyId'), ''))`); n != 0 {
+		t.Errorf("read_only or minted_key_id differs from the record in %d records", n)
+	}
+	// The hostile records hold what they should, not merely the same as the record says.
+	for q, want := range map[string]string{
+		"SELECT user_agent FROM event_rows WHERE event_id = 'h1'":                "12345",
+		"SELECT error_message FROM event_rows WHERE event_id = 'h1'":             `{"a":[1]}`,
+		"SELECT event_name FROM event_rows WHERE event_id = 'h1'":                "Run\x1fInstances",
+		"SELECT event_name || aws_region FROM event_rows WHERE event_id = 'h2'":  "Escapedfirst",
+		"SELECT arn FROM event_rows WHERE event_id = 'h2'":                       "a\u00e9\U0001F600\"\\",
+		"SELECT read_only::VARCHAR FROM event_rows WHERE event_id = 'h3'":        "true",
+		"SELECT minted_key_id || role_arn FROM event_rows WHERE event_id = 'h4'": "ASIAMINTEDarn:aws:iam::1:role/x",
+	} {
+		var got string
+		if err := st.DB.QueryRowContext(t.Context(), q).Scan(&got); err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", q, got, err, want)
+		}
+	}
+}

@@ -13,12 +13,16 @@ import (
 )
 
 // Record is one CloudTrail event as the decoder hands it to the writer: the original
-// JSON and the two fields Go decides. Every other column is derived from Raw by DuckDB
-// (queries/insert_events.sql).
+// JSON, the two fields Go decides, and the values of the typed columns, which
+// queries/insert_events.sql stores as json_extract_string would read them from Raw.
 type Record struct {
 	EventID string    // eventID, or a synthetic id derived from the content
 	Time    time.Time // eventTime (or @timestamp), UTC; zero when absent or unparseable
 	Raw     []byte    // the whole record, as read
+	// Fields are the typed columns' values, read by the scanner on its one pass and
+	// joined by fieldSep in insert_events.sql's order; "" when DuckDB must read them
+	// from Raw itself (a field that is a number or an object, or holds the separator).
+	Fields string
 }
 
 // parseRecord reads a record's id and time (see scanRecord).

@@ -104,22 +104,25 @@ func valueType(c byte) jsonparser.ValueType {
 	return jsonparser.Number
 }
 
-// eachMember calls fn for every member of the object that starts at i, with the key's
-// raw bytes (between its quotes) and the value's span; it returns the index just past
-// the object.
-func eachMember(b []byte, i int, fn func(key []byte, start, end int)) int {
+// eachMember calls fn for every member of the object that starts at i, with the key
+// (unescaped when it has escapes, as every JSON reader compares keys) and the index of
+// the value's first byte; fn returns the index just past the value (valueEnd, or its own
+// walk of it). eachMember returns the index just past the object.
+func eachMember(b []byte, i int, fn func(key []byte, vs int) (ve int)) int {
 	i = skipSpace(b, i+1) // past '{'
 	for i < len(b) && b[i] == '"' {
 		ke := stringEnd(b, i)
 		key := b[i+1 : ke-1]
+		if bytes.IndexByte(key, '\\') >= 0 { // "event\u0049D" is eventID too
+			if k, err := jsonparser.Unescape(key, nil); err == nil {
+				key = k
+			}
+		}
 		i = skipSpace(b, ke)
 		if i >= len(b) || b[i] != ':' {
 			return len(b)
 		}
-		vs := skipSpace(b, i+1)
-		ve := valueEnd(b, vs)
-		fn(key, vs, ve)
-		i = skipSpace(b, ve)
+		i = skipSpace(b, fn(key, skipSpace(b, i+1)))
 		if i < len(b) && b[i] == ',' {
 			i = skipSpace(b, i+1)
 		}
@@ -170,43 +173,174 @@ func eachRecord(b []byte, fn func(Record)) error {
 	return reject("Records is not a JSON array")
 }
 
-// scanRecord reads a record's id and time in one pass over its top-level members: the
-// scanner's parseRecord.
+// scanRecord reads a record's id, time and typed fields in one pass: the scanner's
+// parseRecord.
 func scanRecord(raw []byte) Record {
 	r, _ := scanRecordAt(raw, skipSpace(raw, 0))
 	return r
 }
 
+// fieldNode is a member the scanner reads: a field (idx >= 0) or an object on the way to
+// some (members).
+type fieldNode struct {
+	key     string
+	idx     int
+	members []fieldNode
+	base    int // bit of members[0] in fieldScan.seen (set by init)
+}
+
+// The fields a scan reads. The first numFields are behind the typed columns of
+// event_rows, numbered as queries/insert_events.sql reads them (its json_extract_string
+// paths, in that order); the last three give the record's id and time.
+const (
+	numFields = 22
+	fieldID   = numFields + iota - 1
+	fieldTime
+	fieldStamp
+	numSpans
+)
+
+// recordFields is the tree of members a scan reads.
+var recordFields = []fieldNode{
+	{key: "eventID", idx: fieldID},
+	{key: "eventTime", idx: fieldTime},
+	{key: "@timestamp", idx: fieldStamp}, // Logstash-style exports carry it instead of eventTime
+	{key: "eventSource", idx: 0},
+	{key: "eventName", idx: 1},
+	{key: "awsRegion", idx: 2},
+	{key: "sourceIPAddress", idx: 3},
+	{key: "userAgent", idx: 4},
+	{key: "userIdentity", idx: -1, members: []fieldNode{
+		{key: "type", idx: 5},
+		{key: "principalId", idx: 6},
+		{key: "arn", idx: 7},
+		{key: "accountId", idx: 8},
+		{key: "accessKeyId", idx: 9},
+		{key: "userName", idx: 10},
+		{key: "sessionContext", idx: -1, members: []fieldNode{
+			{key: "sessionIssuer", idx: -1, members: []fieldNode{{key: "arn", idx: 11}}},
+		}},
+	}},
+	{key: "errorCode", idx: 12},
+	{key: "errorMessage", idx: 13},
+	{key: "readOnly", idx: 14},
+	{key: "eventType", idx: 15},
+	{key: "eventCategory", idx: 16},
+	{key: "recipientAccountId", idx: 17},
+	{key: "eventVersion", idx: 18},
+	{key: "responseElements", idx: -1, members: []fieldNode{
+		{key: "credentials", idx: -1, members: []fieldNode{{key: "accessKeyId", idx: 19}}},
+		{key: "accessKey", idx: -1, members: []fieldNode{{key: "accessKeyId", idx: 20}}},
+	}},
+	{key: "requestParameters", idx: -1, members: []fieldNode{{key: "roleArn", idx: 21}}},
+}
+
+func init() {
+	next := len(recordFields)
+	var number func(nodes []fieldNode)
+	number = func(nodes []fieldNode) {
+		for i := range nodes {
+			if nodes[i].members != nil {
+				nodes[i].base = next
+				next += len(nodes[i].members)
+				number(nodes[i].members)
+			}
+		}
+	}
+	number(recordFields)
+	if next > 64 {
+		panic("recordFields: more members than fieldScan.seen has bits")
+	}
+}
+
+// fieldSep separates the typed fields in Record.Fields (ASCII unit separator).
+const fieldSep = '\x1f'
+
+// fieldScan collects the fields of one record.
+type fieldScan struct {
+	b     []byte
+	spans [numSpans][2]int // value spans; {0, 0} when absent
+	seen  uint64           // a bit per member read: the first of duplicate keys wins, as in DuckDB
+}
+
+// walk reads the members named by nodes of the object at b[i] (whose first node has bit
+// base), and returns the index just past the object.
+func (f *fieldScan) walk(i int, nodes []fieldNode, base int) int {
+	return eachMember(f.b, i, func(key []byte, vs int) int {
+		for n := range nodes {
+			nd := &nodes[n]
+			bit := uint64(1) << (base + n)
+			if f.seen&bit != 0 || string(key) != nd.key {
+				continue
+			}
+			f.seen |= bit
+			if nd.members == nil {
+				ve := valueEnd(f.b, vs)
+				f.spans[nd.idx] = [2]int{vs, ve}
+				return ve
+			}
+			if vs < len(f.b) && f.b[vs] == '{' {
+				return f.walk(vs, nd.members, nd.base)
+			}
+			break
+		}
+		return valueEnd(f.b, vs)
+	})
+}
+
+// text renders field k as stringValue does ("" when absent).
+func (f *fieldScan) text(k int) string { return scalarText(f.b[f.spans[k][0]:f.spans[k][1]]) }
+
+// packed joins the typed fields for DuckDB's string_split, absent and null as "". It
+// returns "" when a field is not a string or boolean, or holds the separator: DuckDB
+// then reads that record's fields itself (insert_events.sql), so every record gets
+// exactly what json_extract_string gives.
+func (f *fieldScan) packed() string {
+	var buf [512]byte
+	out := buf[:0]
+	for k, sp := range f.spans[:numFields] {
+		if k > 0 {
+			out = append(out, fieldSep)
+		}
+		v := f.b[sp[0]:sp[1]]
+		if len(v) == 0 {
+			continue
+		}
+		switch v[0] {
+		case '"':
+			v = v[1 : len(v)-1]
+			if bytes.IndexByte(v, '\\') >= 0 {
+				u, err := jsonparser.Unescape(v, nil)
+				if err != nil {
+					return ""
+				}
+				v = u
+			}
+			if bytes.IndexByte(v, fieldSep) >= 0 {
+				return ""
+			}
+		case 't', 'f': // true, false: as json_extract_string writes them
+		case 'n':
+			continue // null
+		default: // a number, object or array
+			return ""
+		}
+		out = append(out, v...)
+	}
+	return string(out)
+}
+
 // scanRecordAt reads the record (an object) that starts at b[i], and returns it and the
 // index just past it.
 func scanRecordAt(b []byte, i int) (Record, int) {
-	var r Record
-	var eventTime, timestamp string
-	var haveID, haveTime, haveStamp bool
-	end := eachMember(b, i, func(key []byte, s, e int) {
-		if bytes.IndexByte(key, '\\') >= 0 { // an escaped key: "event\u0049D" is eventID too
-			if k, err := jsonparser.Unescape(key, nil); err == nil {
-				key = k
-			}
-		}
-		var dst *string
-		switch {
-		case !haveID && string(key) == "eventID":
-			dst, haveID = &r.EventID, true
-		case !haveTime && string(key) == "eventTime":
-			dst, haveTime = &eventTime, true
-		case !haveStamp && string(key) == "@timestamp":
-			dst, haveStamp = &timestamp, true
-		default:
-			return
-		}
-		*dst = scalarText(b[s:e])
-	})
-	r.Raw = b[i:end]
-	if eventTime == "" {
-		eventTime = timestamp // Logstash-style exports carry @timestamp instead of eventTime
+	f := fieldScan{b: b}
+	end := f.walk(i, recordFields, 0)
+	r := Record{Raw: b[i:end], EventID: f.text(fieldID), Fields: f.packed()}
+	t := f.text(fieldTime)
+	if t == "" {
+		t = f.text(fieldStamp)
 	}
-	r.Time = parseTime(eventTime)
+	r.Time = parseTime(t)
 	if r.EventID == "" {
 		r.EventID = syntheticID(r.Raw)
 	}

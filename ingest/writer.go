@@ -60,7 +60,7 @@ var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "et
 // delivered again), so a new event costs one appended row.
 var stagingTables = []string{
 	"CREATE OR REPLACE TEMP TABLE staged_files AS SELECT " + strings.Join(sourceFileColumns, ", ") + " FROM source_files LIMIT 0",
-	"CREATE OR REPLACE TEMP TABLE staged_events (event_id VARCHAR, event_time TIMESTAMPTZ, record VARCHAR, file_id BIGINT)",
+	"CREATE OR REPLACE TEMP TABLE staged_events (event_id VARCHAR, event_time TIMESTAMPTZ, record VARCHAR, fields VARCHAR, file_id BIGINT)",
 	"CREATE OR REPLACE TEMP TABLE staged_sources (event_id VARCHAR, file_id BIGINT)",
 	"CREATE OR REPLACE TEMP TABLE staged_digests AS SELECT * REPLACE (content::VARCHAR AS content) FROM digests LIMIT 0",
 }
@@ -270,7 +270,7 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 			}
 			continue
 		}
-		if err := w.events.AppendRow(r.EventID, nullTime(r.Time), bytesString(r.Raw), fileID); err != nil {
+		if err := w.events.AppendRow(r.EventID, nullTime(r.Time), bytesString(r.Raw), nullString(r.Fields), fileID); err != nil {
 			return res, fmt.Errorf("stage event %s: %w", r.EventID, err)
 		}
 		w.seen[k] = struct{}{}
