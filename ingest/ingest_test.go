@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/trailhound/trailhound/queries"
@@ -576,5 +577,29 @@ func TestTypedColumnsMatchRecord(t *testing.T) {
 		if err := st.DB.QueryRowContext(t.Context(), q).Scan(&got); err != nil || got != want {
 			t.Errorf("%s = %q (%v), want %q", q, got, err, want)
 		}
+	}
+}
+
+// TestOutOfMemory: when DuckDB runs out of memory committing a batch, the writer tries
+// again with the events written in order (which needs less memory); when that fails too,
+// the ingest fails with DuckDB's error and nothing of the batch is stored.
+func TestOutOfMemory(t *testing.T) {
+	st, err := queries.Open(t.Context(), filepath.Join(t.TempDir(), "case.duckdb"), queries.OpenOptions{MemoryLimit: "16MB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var log bytes.Buffer
+	_, err = Run(t.Context(), st, Files{Paths: []string{realdata + "/sans-504-s3-ransomware-lab"}}, Options{},
+		slog.New(slog.NewTextHandler(&log, nil)))
+	var de *duckdb.Error
+	if !errors.As(err, &de) || de.Type != duckdb.ErrorTypeOutOfMemory {
+		t.Fatalf("Run = %v, want DuckDB's out-of-memory error (16 MB for 24k events)", err)
+	}
+	if !strings.Contains(log.String(), "trying again with events written in order") {
+		t.Errorf("no retry in the log:\n%s", log.String())
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_rows") + count(t, st, "SELECT count(*) FROM source_files"); n != 0 {
+		t.Errorf("%d rows of a failed batch were stored", n)
 	}
 }

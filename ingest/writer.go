@@ -178,7 +178,7 @@ func (w *writer) commit(ctx context.Context) error {
 	}
 	err := w.commitStaged(ctx, true)
 	if de := (*duckdb.Error)(nil); errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
-		w.log.Warn("out of memory writing events in parallel; writing them in order", "err", err)
+		w.log.Warn("out of memory committing a batch; trying again with events written in order", "err", err)
 		err = w.commitStaged(ctx, false)
 	}
 	if err != nil {
