@@ -134,32 +134,25 @@ func eachMember(b []byte, i int, fn func(key []byte, vs int) (ve int)) int {
 }
 
 // eachRecord calls fn with every element of the "Records" array of the object that
-// starts at b[0] (the first such member; the others are skipped), each read in one pass.
-// Every element must be an object.
+// starts at b[0] (the first such member), each read in one pass. Every element must be
+// an object.
 func eachRecord(b []byte, fn func(Record)) error {
-	i := skipSpace(b, 1) // past '{'
-	for i < len(b) && b[i] == '"' {
-		ke := stringEnd(b, i)
-		key := b[i+1 : ke-1]
-		i = skipSpace(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			break
+	var err error
+	found := false
+	eachMember(b, 0, func(key []byte, vs int) int {
+		if found || string(key) != "Records" {
+			return valueEnd(b, vs)
 		}
-		i = skipSpace(b, i+1)
-		if string(key) != "Records" {
-			i = skipSpace(b, valueEnd(b, i))
-			if i < len(b) && b[i] == ',' {
-				i = skipSpace(b, i+1)
-			}
-			continue
+		found = true
+		if b[vs] != '[' {
+			err = reject("Records is not a JSON array")
+			return len(b)
 		}
-		if b[i] != '[' {
-			return reject("Records is not a JSON array")
-		}
-		i = skipSpace(b, i+1)
+		i := skipSpace(b, vs+1)
 		for n := 0; i < len(b) && b[i] != ']'; n++ {
 			if b[i] != '{' {
-				return reject("Records element %d is a JSON %s, not an object", n, valueType(b[i]))
+				err = reject("Records element %d is a JSON %s, not an object", n, valueType(b[i]))
+				return len(b)
 			}
 			r, end := scanRecordAt(b, i)
 			fn(r)
@@ -168,9 +161,12 @@ func eachRecord(b []byte, fn func(Record)) error {
 				i = skipSpace(b, i+1)
 			}
 		}
-		return nil
+		return i + 1 // past ']'
+	})
+	if err == nil && !found {
+		err = reject("Records is not a JSON array")
 	}
-	return reject("Records is not a JSON array")
+	return err
 }
 
 // scanRecord reads a record's id, time and typed fields in one pass: the scanner's
@@ -235,6 +231,9 @@ var recordFields = []fieldNode{
 	{key: "requestParameters", idx: -1, members: []fieldNode{{key: "roleArn", idx: 21}}},
 }
 
+// topFields finds a top-level member's node in recordFields (set by init).
+var topFields = map[string]int{}
+
 func init() {
 	next := len(recordFields)
 	var number func(nodes []fieldNode)
@@ -248,6 +247,9 @@ func init() {
 		}
 	}
 	number(recordFields)
+	for i, nd := range recordFields {
+		topFields[nd.key] = i
+	}
 	if next > 64 {
 		panic("recordFields: more members than fieldScan.seen has bits")
 	}
@@ -267,12 +269,18 @@ type fieldScan struct {
 // base), and returns the index just past the object.
 func (f *fieldScan) walk(i int, nodes []fieldNode, base int) int {
 	return eachMember(f.b, i, func(key []byte, vs int) int {
-		for n := range nodes {
-			nd := &nodes[n]
-			bit := uint64(1) << (base + n)
-			if f.seen&bit != 0 || string(key) != nd.key {
-				continue
+		n, ok := 0, false
+		if base == 0 {
+			n, ok = topFields[string(key)] // most keys of a record are not read
+		} else {
+			for n = range nodes {
+				if ok = string(key) == nodes[n].key; ok {
+					break
+				}
 			}
+		}
+		if bit := uint64(1) << (base + n); ok && f.seen&bit == 0 {
+			nd := &nodes[n]
 			f.seen |= bit
 			if nd.members == nil {
 				ve := valueEnd(f.b, vs)
@@ -282,7 +290,6 @@ func (f *fieldScan) walk(i int, nodes []fieldNode, base int) int {
 			if vs < len(f.b) && f.b[vs] == '{' {
 				return f.walk(vs, nd.members, nd.base)
 			}
-			break
 		}
 		return valueEnd(f.b, vs)
 	})
@@ -311,13 +318,12 @@ func (f *fieldScan) packed() string {
 			v = v[1 : len(v)-1]
 			if bytes.IndexByte(v, '\\') >= 0 {
 				u, err := jsonparser.Unescape(v, nil)
-				if err != nil {
+				// Valid JSON has no raw control characters in strings: the separator
+				// can only come from an escape.
+				if err != nil || bytes.IndexByte(u, fieldSep) >= 0 {
 					return ""
 				}
 				v = u
-			}
-			if bytes.IndexByte(v, fieldSep) >= 0 {
-				return ""
 			}
 		case 't', 'f': // true, false: as json_extract_string writes them
 		case 'n':
