@@ -602,4 +602,7 @@ func TestOutOfMemory(t *testing.T) {
 	if n := count(t, st, "SELECT count(*) FROM event_rows") + count(t, st, "SELECT count(*) FROM source_files"); n != 0 {
 		t.Errorf("%d rows of a failed batch were stored", n)
 	}
+	if n := count(t, st, "SELECT count(*) FROM duckdb_settings() WHERE name = 'preserve_insertion_order' AND value = 'true'"); n != 1 {
+		t.Error("preserve_insertion_order was left off after the failed commit")
+	}
 }

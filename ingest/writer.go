@@ -181,6 +181,9 @@ func (w *writer) commit(ctx context.Context) error {
 		w.log.Warn("out of memory committing a batch; trying again with events written in order", "err", err)
 		err = w.commitStaged(ctx, false)
 	}
+	if _, rerr := w.conn.ExecContext(ctx, "RESET preserve_insertion_order"); rerr != nil && err == nil {
+		err = fmt.Errorf("reset preserve_insertion_order: %w", rerr)
+	}
 	if err != nil {
 		return err
 	}
@@ -222,14 +225,12 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool) (err error) {
 }
 
 // insertEvents derives event_rows from staged_events (queries/insert_events.sql).
-// preserve_insertion_order is a global DuckDB setting: it is turned off for this
-// statement only (the writer is the store's only user during an ingest).
+// preserve_insertion_order is a global DuckDB setting (the writer is the store's only
+// user during an ingest): it is set for this statement, and commit resets it once the
+// transaction is over (a failed transaction refuses every statement until then).
 func (w *writer) insertEvents(ctx context.Context, parallel bool) error {
-	if parallel {
-		if _, err := w.conn.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
-			return fmt.Errorf("write event_rows: %w", err)
-		}
-		defer w.conn.ExecContext(ctx, "RESET preserve_insertion_order")
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf("SET preserve_insertion_order = %t", !parallel)); err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
 	}
 	if _, err := w.conn.ExecContext(ctx, queries.InsertEventsSQL); err != nil {
 		return fmt.Errorf("write event_rows: %w", err)
