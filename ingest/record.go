@@ -25,9 +25,6 @@ type Record struct {
 	Fields string
 }
 
-// parseRecord reads a record's id and time (see scanRecord).
-func parseRecord(raw []byte) Record { return scanRecord(raw) }
-
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its
 // canonical JSON (keys sorted, no whitespace, one escaping), so the same record
 // written by two different exporters gets the same id.

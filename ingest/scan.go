@@ -171,7 +171,7 @@ func eachRecord(b []byte, fn func(Record)) error {
 
 // scanRecord reads a record's id, time and typed fields in one pass: the scanner's
 // parseRecord.
-func scanRecord(raw []byte) Record {
+func parseRecord(raw []byte) Record {
 	r, _ := scanRecordAt(raw, skipSpace(raw, 0))
 	return r
 }

@@ -63,7 +63,7 @@ func referenceFields(t testing.TB, obj []byte) (id, eventTime, stamp string) {
 func checkScan(t *testing.T, obj []byte) {
 	t.Helper()
 	id, eventTime, stamp := referenceFields(t, obj)
-	r := scanRecord(obj)
+	r := parseRecord(obj)
 	if eventTime == "" {
 		eventTime = stamp
 	}
