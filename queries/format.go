@@ -149,11 +149,19 @@ func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (n int, er
 	if err != nil {
 		return 0, err
 	}
-	if err := s.begin(); err != nil {
-		return 0, err
+	return drain(rows, len(cols), nil, s)
+}
+
+// drain reads every row into every sink (each value through mapValue first, when it
+// is not nil), between the sinks' begin and end. It returns the number of rows read.
+func drain(rows *sql.Rows, ncols int, mapValue func(any) any, sinks ...sink) (n int, err error) {
+	for _, s := range sinks {
+		if err := s.begin(); err != nil {
+			return 0, err
+		}
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
+	vals := make([]any, ncols)
+	ptrs := make([]any, ncols)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
@@ -162,15 +170,27 @@ func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (n int, er
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, fmt.Errorf("scan row %d: %w", n+1, err)
 		}
-		if err := s.row(vals); err != nil {
-			return n, err
+		if mapValue != nil {
+			for i, v := range vals {
+				vals[i] = mapValue(v)
+			}
+		}
+		for _, s := range sinks {
+			if err := s.row(vals); err != nil {
+				return n, err
+			}
 		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
 		return n, err
 	}
-	return n, s.end(n)
+	for _, s := range sinks {
+		if err := s.end(n); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // newSink returns the writer for format f.

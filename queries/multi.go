@@ -70,42 +70,7 @@ func WriteRowsMulti(rows *sql.Rows, mapValue func(any) any, outs ...Output) (n i
 		}
 		sinks[i] = s
 	}
-	for _, s := range sinks {
-		if err := s.begin(); err != nil {
-			return 0, err
-		}
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		clear(vals)
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, fmt.Errorf("scan row %d: %w", n+1, err)
-		}
-		if mapValue != nil {
-			for i, v := range vals {
-				vals[i] = mapValue(v)
-			}
-		}
-		for _, s := range sinks {
-			if err := s.row(vals); err != nil {
-				return n, err
-			}
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return n, err
-	}
-	for _, s := range sinks {
-		if err := s.end(n); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return drain(rows, len(cols), mapValue, sinks...)
 }
 
 type collectSink struct {
