@@ -1,5 +1,5 @@
 -- name: credential-misuse
--- description: Session keys used from more than one origin: who they were issued to, the legitimate origin, the foreign one, and whether the key was stolen.
+-- description: Session keys used from more than one origin: issued to whom, the legitimate origin, the foreign one, stolen or unknown.
 -- parameters: keys, from, to
 -- chart: table
 --
@@ -23,7 +23,9 @@
 -- when it was used from two or more addresses, with verdict unknown: a person changes
 -- networks. `legit_origin` is the workload's own address and agent (or, for a person's key,
 -- where it was minted, else where it was first used); `evidence` holds the event ids of the
--- foreign calls (the first 20), `issued_event` the AssumeRole that issued the key.
+-- foreign calls (the first 20), `issued_event` the AssumeRole that issued the key;
+-- `foreign_agents` leaves out AWS's own agents (aws_agent: a console's calls come from the
+-- address of the person using it, which stays the origin).
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
@@ -34,7 +36,7 @@ WITH
 used AS MATERIALIZED (      -- calls signed by a session key in scope, from an IP address, not AWS's own
     SELECT event_id, event_time, access_key_id, arn, identity_type, source_ip,
         coalesce(recipient_account_id, account_id) AS account,
-        agent_name(user_agent) AS agent, workload_agent(user_agent) AS workload,
+        CASE WHEN NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS agent, workload_agent(user_agent) AS workload,
         regexp_matches(arn, ':assumed-role/[^/]+/i-[0-9a-f]{8,17}$') AS instance_session, record
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE starts_with(access_key_id, 'ASIA') AND ip_address(source_ip)

@@ -1,5 +1,5 @@
 -- name: exposure
--- description: Buckets, objects, snapshots and images opened to the world or to other accounts: public ACLs and policies, public access blocks removed, shares.
+-- description: Buckets, objects, snapshots, images opened to anyone or another account: public ACLs, policies, access blocks off, shares.
 -- parameters: keys, from, to
 -- chart: timeline x=event_time y=event_name
 --
