@@ -71,6 +71,7 @@ type TheftCase struct {
 	AttackerEvents        int // records the attacker signed (StolenKey from AttackerIP, and AdminKey)
 	FirstAttack           time.Time
 	LastAttack            time.Time
+	ForeignLast           time.Time // the last call signed by StolenKey from AttackerIP
 	Records               int
 }
 
@@ -113,6 +114,9 @@ func (th *theft) add(rc *rec, attacker bool) {
 		}
 		if t.After(th.m.LastAttack) {
 			th.m.LastAttack = t
+		}
+		if rc.id.key == th.m.StolenKey && t.After(th.m.ForeignLast) {
+			th.m.ForeignLast = t
 		}
 		if !slices.Contains(th.m.AttackerUA, rc.ua) {
 			th.m.AttackerUA = append(th.m.AttackerUA, rc.ua)
