@@ -390,7 +390,9 @@ func TestSmallCases(t *testing.T) {
 
 	t.Run("AWS on the caller's behalf is no source, tool or activity", func(t *testing.T) {
 		const key = "AKIASMALLCASE0000002"
-		inv := func(s string) string { return `,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::` + acct + `:user/u","accountId":"` + acct + `","accessKeyId":"` + key + `","userName":"u","invokedBy":"` + s + `"}` }
+		inv := func(s string) string {
+			return `,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::` + acct + `:user/u","accountId":"` + acct + `","accessKeyId":"` + key + `","userName":"u","invokedBy":"` + s + `"}`
+		}
 		st := write(t, []string{
 			ev("a1", at(0), "sts.amazonaws.com", "GetCallerIdentity", key, "198.51.100.9", "[aws-cli/2.15.30 md/command#s3.ls]", ""),
 			ev("a2", at(5), "s3.amazonaws.com", "ListBuckets", key, "198.51.100.9", "aws-cli/2.15.30 md/command#s3.ls", ""),

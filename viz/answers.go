@@ -187,10 +187,10 @@ func (p *packer) writeAnswers(s summary) error {
 		"data/data-access.csv (per bucket and action, with the object keys and bytes); data/timeline.csv, one line per call.")
 	answer("10. Resources made public or shared", "Was anything made public, or shared with another AWS account?",
 		s.exposed, s.exposedNote, "data/exposure.csv. Undo each: restore the bucket's ACL, policy and public access block, "+
-		"remove the snapshot's or image's permissions.")
+			"remove the snapshot's or image's permissions.")
 	answer("11. Permission brute-forcing", "Did anyone probe what these credentials may do?", s.brute, s.bruteNote,
 		"data/brute-force.csv (a burst is 10 or more denied calls over 5 or more services, at most 60 seconds apart); "+
-		"data/errors.csv.")
+			"data/errors.csv.")
 
 	w("## 12. AWS's own actions\n\n**Answer:** %s.\n\nEvidence: data/aws-markers.csv.\n", md(s.quarantine))
 	f, err := p.create("answers.md")

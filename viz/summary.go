@@ -21,7 +21,7 @@ type summary struct {
 
 	// Sentences from credential-misuse, data-access, exposure and brute-force; each is nil
 	// when its query found nothing, and its note says why when the query is missing.
-	stolen, data, exposed, brute             []string
+	stolen, data, exposed, brute                 []string
 	stolenNote, dataNote, exposedNote, bruteNote string
 }
 
