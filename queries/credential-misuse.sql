@@ -43,14 +43,14 @@ used AS MATERIALIZED (      -- calls signed by a session key in scope, from an I
       AND aws_origin(source_ip, user_agent, identity_type, NULL) IS NULL
 ),
 issued AS MATERIALIZED (    -- keys an AWS service obtained (a key's AssumeRole may be stored more than once)
-    SELECT access_key_id, min(service) AS service, min(role_arn) AS role_arn, min(session_name) AS session_name,
+    SELECT access_key_id, min(service) AS service, min(role_arn) AS role_arn,
         min(issued_at) AS issued_at, min(issued_event) AS issued_event
     FROM service_sessions
     WHERE access_key_id IN (SELECT DISTINCT access_key_id FROM used)
     GROUP BY access_key_id
 ),
 calls AS MATERIALIZED (
-    SELECT u.* EXCLUDE (record, instance_session), i.service, i.role_arn, i.session_name, i.issued_at, i.issued_event,
+    SELECT u.* EXCLUDE (record, instance_session), i.service, i.role_arn, i.issued_at, i.issued_event,
         CASE WHEN i.service IS NOT NULL OR u.instance_session THEN json_extract_string(u.record, '$.vpcEndpointId') END AS vpce,
         CASE WHEN i.service IS NULL AND u.instance_session
              THEN json_extract_string(u.record, '$.userIdentity.sessionContext.ec2RoleDelivery') END AS imds
@@ -73,18 +73,18 @@ origins AS MATERIALIZED (   -- per session and address
         bool_or(vpce IS NULL AND NOT regexp_matches(source_ip, '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|f[cd][0-9a-f]{2}:)'))
             FILTER (WHERE workload IS NOT NULL OR vpce IS NOT NULL) AS own_public,
         list(event_id ORDER BY event_time, event_id)[1:20] AS evidence,
-        min(arn) AS arn, min(service) AS service, min(role_arn) AS role_arn, min(session_name) AS session_name,
+        min(arn) AS arn, min(service) AS service, min(role_arn) AS role_arn,
         min(issued_at) AS issued_at, min(issued_event) AS issued_event
     FROM sessions
     GROUP BY session, principal, source_ip
 ),
-own AS (                    -- per workload session: the addresses its own runtime, agent or VPC endpoint used
+own AS MATERIALIZED (       -- per workload session: the addresses its own runtime, agent or VPC endpoint used
     SELECT session, principal, string_agg(source_ip || ' (' || array_to_string(own_how, ', ') || ')', ', ' ORDER BY first, source_ip) AS legit,
         min(first) AS first, max(last) AS last, bool_or(own_public) AS public
     FROM origins WHERE svc AND own_how IS NOT NULL
     GROUP BY session, principal
 ),
-minted AS (                 -- a person's key: who minted it, how, from where
+minted AS MATERIALIZED (    -- a person's key: who minted it, how, from where
     SELECT minted_key_id AS access_key_id, min(arn) AS minter, min(event_name) AS via, min(event_time) AS minted_at,
         min(event_id) AS mint_event, min(source_ip) FILTER (WHERE ip_address(source_ip)) AS mint_ip
     FROM event_rows
@@ -92,7 +92,7 @@ minted AS (                 -- a person's key: who minted it, how, from where
       AND minted_key_id IN (SELECT session FROM origins WHERE NOT svc)
     GROUP BY minted_key_id
 ),
-held AS (                   -- a person's key used from two or more addresses: where it belongs
+held AS MATERIALIZED (      -- a person's key used from two or more addresses: where it belongs
     SELECT o.session, o.principal, coalesce(m.mint_ip, arg_min(o.source_ip, o.first)) AS legit_ip, any_value(m.minter) AS minter,
         any_value(m.via) AS via, any_value(m.minted_at) AS minted_at, any_value(m.mint_event) AS mint_event,
         any_value(m.mint_ip) IS NOT NULL AS at_mint
@@ -116,7 +116,7 @@ persons AS (                -- addresses that people (IAM users, the root user) 
 SELECT f.session,
     CASE WHEN NOT f.svc THEN coalesce(f.arn, '?') || coalesce(' (' || h.via || ')', '')
          ELSE CASE coalesce(f.service, 'ec2.amazonaws.com')
-                  WHEN 'ec2.amazonaws.com' THEN 'EC2 instance ' || coalesce(f.session_name, split_part(f.arn, '/', -1)) || ' (instance profile, role '
+                  WHEN 'ec2.amazonaws.com' THEN 'EC2 instance ' || split_part(f.arn, '/', -1) || ' (instance profile, role '
                   WHEN 'lambda.amazonaws.com' THEN 'Lambda function ' || split_part(f.arn, '/', -1) || ' (execution role '
                   WHEN 'ecs-tasks.amazonaws.com' THEN 'ECS task ' || split_part(f.arn, '/', -1) || ' (task role '
                   ELSE f.service || ' session ' || split_part(f.arn, '/', -1) || ' (role '

@@ -37,19 +37,22 @@ scope AS MATERIALIZED (
     )
 ),
 seen AS MATERIALIZED (      -- when each principal first used each IP and user agent, in the whole store
-    SELECT who, source_ip, user_agent, min(event_time) AS first, bool_or(own) AS own
+    SELECT who, ip AS source_ip, agent AS user_agent, min(first) AS first, bool_or(own) AS own
     FROM (
-        SELECT coalesce(session_issuer_arn, arn) AS who, event_time,
-            CASE WHEN aws_origin(source_ip, user_agent, identity_type,
-                                 CASE WHEN NOT ip_address(source_ip) THEN json_extract_string(record, '$.userIdentity.invokedBy') END) IS NULL
-                 THEN source_ip END AS source_ip,
-            CASE WHEN NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS user_agent,
+        -- (each distinct source, agent and identity type classified once; the records are not
+        -- read: invokedBy only matters for a source that is neither an address nor AWS's name)
+        SELECT who, first,
+            CASE WHEN aws_origin(source_ip, user_agent, identity_type, NULL) IS NULL THEN source_ip END AS ip,
+            CASE WHEN NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS agent,
             workload_agent(user_agent) IS NOT NULL AS own
-        FROM event_rows
-        WHERE coalesce(session_issuer_arn, arn) IN (SELECT DISTINCT who FROM scope)
-          AND aws_quarantine(event_source, event_name, record) IS NULL
+        FROM (
+            SELECT coalesce(session_issuer_arn, arn) AS who, source_ip, user_agent, identity_type, min(event_time) AS first
+            FROM event_rows
+            WHERE coalesce(session_issuer_arn, arn) IN (SELECT DISTINCT who FROM scope)
+            GROUP BY ALL
+        )
     )
-    GROUP BY ALL
+    GROUP BY who, ip, agent
 ),
 ips AS (
     SELECT who, source_ip, min(first) AS first, ip_address(source_ip) AS network, bool_or(own) AS own

@@ -91,8 +91,9 @@ SELECT
     (SELECT list_sort(list(DISTINCT source_ip)) FROM attacker
       WHERE ip_address(source_ip))                                                  AS attacker_ips,
     (SELECT list(agent ORDER BY n DESC, agent) FROM (
-        SELECT agent_name(user_agent) AS agent, count(*) AS n FROM attacker
-        WHERE user_agent IS NOT NULL AND NOT aws_agent(user_agent)
+        SELECT agent_name(user_agent) AS agent, sum(n) AS n
+        FROM (SELECT user_agent, count(*) AS n FROM attacker WHERE user_agent IS NOT NULL GROUP BY ALL)
+        WHERE NOT aws_agent(user_agent)
         GROUP BY ALL ORDER BY n DESC, agent LIMIT 10))                              AS attacker_user_agents,
     (SELECT list_sort(list(DISTINCT source_ip)) FROM workload)                      AS workload_ips,
     (SELECT list_sort(list(DISTINCT aws_region)) FROM attacker
