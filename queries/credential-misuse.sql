@@ -10,8 +10,9 @@
 -- amazon-ssm-agent) or through a VPC endpoint. The same session used from another address is
 -- the classic sign of stolen credentials (SSRF to the instance metadata service, a function's
 -- environment leaked). A session is grouped by its role session ARN (all the keys EC2 gives one
--- instance, all the cold starts of one function); keys with ec2RoleDelivery in their sessions
--- count as an instance's even when the AssumeRole is not in the store. One row per session and
+-- instance, all the cold starts of one function); a key with ec2RoleDelivery in its session, or
+-- used by an SSM agent in a session named after an instance, counts as the instance's even
+-- when the AssumeRole is not in the store. One row per session and
 -- foreign address (an IP address; AWS's own calls on the caller's behalf, aws_origin, are not
 -- origins). `verdict` is
 --   * stolen: the foreign address is also used by a person (an IAM user or the root user of the
@@ -34,13 +35,22 @@
 --   EXECUTE credential_misuse(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 WITH
 used AS MATERIALIZED (      -- calls signed by a session key in scope, from an IP address, not AWS's own
-    SELECT event_id, event_time, access_key_id, arn, identity_type, source_ip,
-        coalesce(recipient_account_id, account_id) AS account,
-        CASE WHEN NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS agent, workload_agent(user_agent) AS workload,
-        regexp_matches(arn, ':assumed-role/[^/]+/i-[0-9a-f]{8,17}$') AS instance_session, record
-    FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
-    WHERE starts_with(access_key_id, 'ASIA') AND ip_address(source_ip)
-      AND aws_origin(source_ip, user_agent, identity_type, NULL) IS NULL
+    SELECT event_id, event_time, access_key_id, arn, identity_type, source_ip, account, agent, workload, instance_session,
+        -- (records are read only where they can tell: a call without a runtime's or agent's user agent)
+        CASE WHEN workload IS NULL AND (instance_session OR by_service)
+             THEN json_extract_string(record, '$.vpcEndpointId') END AS vpce,
+        CASE WHEN workload IS NULL AND instance_session AND NOT by_service
+             THEN json_extract_string(record, '$.userIdentity.sessionContext.ec2RoleDelivery') END AS imds
+    FROM (
+        SELECT *, coalesce(recipient_account_id, account_id) AS account,
+            CASE WHEN NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS agent,
+            workload_agent(user_agent) AS workload,
+            regexp_matches(arn, ':assumed-role/[^/]+/i-[0-9a-f]{8,17}$') AS instance_session,
+            access_key_id IN (SELECT access_key_id FROM service_sessions) AS by_service
+        FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
+        WHERE starts_with(access_key_id, 'ASIA') AND ip_address(source_ip)
+          AND aws_origin(source_ip, user_agent, identity_type, NULL) IS NULL
+    )
 ),
 issued AS MATERIALIZED (    -- keys an AWS service obtained (a key's AssumeRole may be stored more than once)
     SELECT access_key_id, min(service) AS service, min(role_arn) AS role_arn,
@@ -50,10 +60,7 @@ issued AS MATERIALIZED (    -- keys an AWS service obtained (a key's AssumeRole 
     GROUP BY access_key_id
 ),
 calls AS MATERIALIZED (
-    SELECT u.* EXCLUDE (record, instance_session), i.service, i.role_arn, i.issued_at, i.issued_event,
-        CASE WHEN i.service IS NOT NULL OR u.instance_session THEN json_extract_string(u.record, '$.vpcEndpointId') END AS vpce,
-        CASE WHEN i.service IS NULL AND u.instance_session
-             THEN json_extract_string(u.record, '$.userIdentity.sessionContext.ec2RoleDelivery') END AS imds
+    SELECT u.*, i.service, i.role_arn, i.issued_at, i.issued_event
     FROM used u LEFT JOIN issued i USING (access_key_id)
 ),
 sessions AS MATERIALIZED (  -- a workload's session (by its role session ARN), or a person's key on its own
@@ -61,7 +68,8 @@ sessions AS MATERIALIZED (  -- a workload's session (by its role session ARN), o
         CASE WHEN k.svc AND c.identity_type = 'AssumedRole' THEN coalesce(c.arn, c.access_key_id) ELSE c.access_key_id END AS session,
         coalesce(c.arn, '') AS principal
     FROM calls c
-    JOIN (SELECT access_key_id, bool_or(service IS NOT NULL OR imds IS NOT NULL) AS svc FROM calls GROUP BY access_key_id) k
+    JOIN (SELECT access_key_id, bool_or(service IS NOT NULL OR imds IS NOT NULL OR (instance_session AND workload IS NOT NULL)) AS svc
+          FROM calls GROUP BY access_key_id) k
         USING (access_key_id)
 ),
 origins AS MATERIALIZED (   -- per session and address

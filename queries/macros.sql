@@ -320,7 +320,7 @@ coalesce(contains(ua, 'aws-internal/')
 CREATE OR REPLACE MACRO aws_origin(source_ip, user_agent, identity_type, invoked_by) AS
 CASE
     WHEN identity_type = 'AWSService' THEN
-        coalesce(invoked_by, CASE WHEN NOT ip_address(source_ip) THEN source_ip END, 'an AWS service')
+        coalesce(CASE WHEN NOT ip_address(source_ip) THEN source_ip END, invoked_by, 'an AWS service')
     WHEN source_ip IN ('AWS Internal', 'aws.internal')
          OR (ends_with(source_ip, '.amazonaws.com') AND NOT contains(source_ip, ' ') AND NOT contains(source_ip, '/')) THEN source_ip
     WHEN invoked_by IS NOT NULL AND NOT ip_address(source_ip) THEN invoked_by
