@@ -37,8 +37,8 @@ S3 or files, and its origin is "event history, REGION" (view event_origins). Whe
 region's query stands is saved in the store with the events it follows: an interrupted run
 resumes where it stopped, and a later run reads only what no run has read yet.
 
-Times: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC midnight), or a duration
-back from now (7d, 36h). --to defaults to now. Credentials come from the standard AWS chain
+Times: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC), a date (2021-11-27, UTC
+midnight), or a duration back from now (30min, 36h, 7d, 2w). --to defaults to now. Credentials come from the standard AWS chain
 (environment, --profile, SSO, roles); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL /
 _EC2 select other endpoints. Only ec2:DescribeRegions and cloudtrail:LookupEvents are called.
 

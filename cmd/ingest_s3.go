@@ -35,8 +35,8 @@ folders the window needs are listed (plus the delivery lag after --to), and only
 whose eventTime is in the window are stored. us-east-1 carries IAM and STS (global) events:
 do not narrow it away. CloudTrail-Digest files of the same days are stored too.
 
-Times: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC midnight), or a duration
-back from now (7d, 36h). --to defaults to now.
+Times: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC), a date (2021-11-27, UTC
+midnight), or a duration back from now (30min, 36h, 7d, 2w). --to defaults to now.
 
 Credentials come from the standard AWS chain (environment, --profile, SSO, roles).
 --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL select an S3-compatible server

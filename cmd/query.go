@@ -28,8 +28,9 @@ With --key, a query is scoped to that key's lineage: the key, the session keys a
 access keys minted from it, the keys and console sessions of users it created, and so
 on recursively ('trailhound query lineage --key AKIA...' shows them and how each came
 to be). Without --key, a query covers the whole store. --from and --to bound the events
-to [from, to), in UTC: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27), or a
-duration back from now (12h, 7d, 2w).
+to [from, to), in UTC: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC, so the
+page's "2021-11-27 13:00:00 UTC" works too), a date (2021-11-27), or a duration back from
+now (30min, 12h, 7d, 2w; "m" alone is refused: minutes or months?).
 
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
 see queries/NAME.sql in the source, or 'trailhound query list'.`,
