@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"slices"
@@ -242,33 +241,6 @@ var relativeRE = regexp.MustCompile(`^([0-9]+)(s|min|m|h|d|w)$`)
 
 var relativeUnits = map[string]time.Duration{"s": time.Second, "min": time.Minute, "m": time.Minute,
 	"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
-
-// WriteList writes the canned queries, one row each (name, description, parameters), to w
-// in format f. It needs no store.
-func WriteList(ctx context.Context, w io.Writer, f Format) error {
-	qs, err := Canned()
-	if err != nil {
-		return err
-	}
-	var names, descs, params []string
-	for _, q := range qs {
-		names = append(names, q.Name)
-		descs = append(descs, q.Description)
-		params = append(params, q.Parameters)
-	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return fmt.Errorf("list queries: %w", err)
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS description,
-		unnest(?::VARCHAR[]) AS parameters ORDER BY name`, names, descs, params)
-	if err != nil {
-		return fmt.Errorf("list queries: %w", err)
-	}
-	_, err = WriteRows(w, f, rows)
-	return err
-}
 
 // MissingKeys returns, sorted, the keys that neither sign nor are minted by any event in
 // the store: a typo, or logs that do not cover the key.
