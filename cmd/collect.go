@@ -67,6 +67,7 @@ failure (e.g. expired credentials, with the fix), 2 usage error, 130 interrupted
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one S3 object, in MiB")
 	c.MarkFlagRequired("from")
+	c.RegisterFlagCompletionFunc("region", completeRegions(true))
 	return c
 }
 

@@ -67,6 +67,7 @@ with the missing permission), 1 failure, 2 usage error, 130 interrupted.`,
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one object, in MiB")
 	c.MarkFlagRequired("from")
+	c.RegisterFlagCompletionFunc("region", completeRegions(false))
 	return c
 }
 
@@ -84,7 +85,7 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 		return usageErrorf("--concurrency and --max-decompressed must be positive")
 	}
 	if len(o.Regions) > 0 && !slices.Contains(o.Regions, "us-east-1") {
-		fmt.Fprintln(e.err, "note: us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
+		e.warnf("us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
 	}
 	cfg, err := ingest.LoadAWSConfig(ctx, ingest.AWSOptions{Profile: o.Profile, Region: o.Region}, e.logger())
 	if err != nil {
