@@ -66,7 +66,7 @@ func TestTableCellsCut(t *testing.T) {
 	if !strings.Contains(out, "Mozilla/5.0 (X11; Linux x86_64) Mozilla") || !strings.Contains(out, "…") || strings.Count(out, "\n") != 34 {
 		t.Errorf("the long cell is not shown cut:\n%.2000s", out)
 	}
-	want := fmt.Sprintf("note: 1 table cell was wider than %d columns and cut (ending in …); --format json or --format csv shows them whole\n",
+	want := fmt.Sprintf("note: 1 table cell was wider than %d columns and cut (ending in …); --format json or --format csv shows them whole (or --max-width 0)\n",
 		queries.DefaultMaxWidth)
 	if stderr != want {
 		t.Errorf("stderr %q, want %q", stderr, want)

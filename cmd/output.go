@@ -64,6 +64,9 @@ func (e *env) tableWidth(o outputOptions) int {
 	return 0 // queries.DefaultMaxWidth
 }
 
+// wholeHint says how to see cut table cells whole, for commands with --max-width.
+const wholeHint = "--format json or --format csv shows them whole (or --max-width 0)"
+
 // writeResult writes rows to stdout in format f and says on stderr, once per run, when table
 // cells were cut and how to see them whole (whole says how, for this command).
 func (e *env) writeResult(rows *sql.Rows, f queries.Format, o outputOptions, whole string) error {

@@ -74,7 +74,7 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			if err != nil {
 				return err
 			}
-			return e.writeResult(rows, f, out, "--format json or --format csv shows them whole")
+			return e.writeResult(rows, f, out, wholeHint)
 		},
 	}
 	fl := c.Flags()

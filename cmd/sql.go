@@ -55,7 +55,7 @@ whole. In table and markdown output NULL reads NULL, and the text 'NULL' reads "
 			if err != nil {
 				return sqlError(err, write)
 			}
-			if err := e.writeResult(rows, f, out, "--format json or --format csv shows them whole"); err != nil {
+			if err := e.writeResult(rows, f, out, wholeHint); err != nil {
 				return sqlError(err, write)
 			}
 			return nil
