@@ -27,7 +27,7 @@ func bindOutput(c *cobra.Command, o *outputOptions, maxWidth bool) {
 	c.RegisterFlagCompletionFunc("format", completeFixed(queries.Formats()...))
 	if maxWidth {
 		c.Flags().IntVar(&o.MaxWidth, "max-width", 0, fmt.Sprintf("widest table cell, in columns; longer ones end in … "+
-			"(0: no limit; default the terminal's width, or %d when stdout is not a terminal)", queries.DefaultMaxWidth))
+			"(0: no limit; default: on a terminal, its width less 4, and the widest columns cut so that lines fit; else %d)", queries.DefaultMaxWidth))
 	}
 }
 
@@ -46,22 +46,23 @@ func (o *outputOptions) parse(c *cobra.Command) (queries.Format, error) {
 	return f, nil
 }
 
-// tableWidth is the widest a table cell is shown, as queries.WriteOptions takes it: --max-width
-// when given (0 there: no cap), else the terminal's width when stdout is one, else
-// queries.DefaultMaxWidth.
-func (e *env) tableWidth(o outputOptions) int {
+// tableOptions say how wide table cells may be: --max-width when given (0 there: no cap);
+// else, when stdout is a terminal, the terminal's width less 4 (at least 40) for any cell, and
+// the widest columns cut further so that a line fits the terminal (but none below 24
+// columns); else queries.DefaultMaxWidth.
+func (e *env) tableOptions(o outputOptions) queries.WriteOptions {
 	if o.widthSet {
 		if o.MaxWidth == 0 {
-			return -1
+			return queries.WriteOptions{MaxWidth: -1}
 		}
-		return o.MaxWidth
+		return queries.WriteOptions{MaxWidth: o.MaxWidth}
 	}
 	if f, ok := e.out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return max(w, 40)
+			return queries.WriteOptions{MaxWidth: max(w-4, 40), FitWidth: w}
 		}
 	}
-	return 0 // queries.DefaultMaxWidth
+	return queries.WriteOptions{} // queries.DefaultMaxWidth
 }
 
 // wholeHint says how to see cut table cells whole, for commands with --max-width.
@@ -70,7 +71,7 @@ const wholeHint = "--format json or --format csv shows them whole (or --max-widt
 // writeResult writes rows to stdout in format f and says on stderr, once per run, when table
 // cells were cut and how to see them whole (whole says how, for this command).
 func (e *env) writeResult(rows *sql.Rows, f queries.Format, o outputOptions, whole string) error {
-	st, err := queries.WriteRowsWith(e.out, f, rows, queries.WriteOptions{MaxWidth: e.tableWidth(o)})
+	st, err := queries.WriteRowsWith(e.out, f, rows, e.tableOptions(o))
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,11 @@ func (e *env) noteCut(st queries.WriteStats, whole string) {
 	if st.Cut == 1 {
 		noun = "cell was"
 	}
-	fmt.Fprintf(e.err, "note: %d table %s wider than %d columns and cut (ending in …); %s\n", st.Cut, noun, st.MaxWidth, whole)
+	how := fmt.Sprintf("wider than %d columns and cut", st.MaxWidth)
+	if st.Fit > 0 {
+		how = fmt.Sprintf("cut to fit the terminal's %d columns", st.Fit)
+	}
+	fmt.Fprintf(e.err, "note: %d table %s %s (ending in …); %s\n", st.Cut, noun, how, whole)
 }
 
 // completeFixed completes a flag or argument from a fixed list.

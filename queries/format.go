@@ -31,7 +31,8 @@ package queries
 //     in table and markdown inside one more pair of double quotes: the string 'NULL' as "NULL", the string
 //     '"NULL"' as ""NULL"", so no text passes for a NULL.
 //   - table cells and column names wider than WriteOptions.MaxWidth (DefaultMaxWidth unless set) are cut and
-//     end in "…"; WriteStats.Cut counts them. No other format cuts anything.
+//     end in "…", and with WriteOptions.FitWidth the widest columns are cut further so that lines fit it;
+//     WriteStats.Cut counts them. No other format cuts anything.
 //   - BLOB and GEOMETRY: PostgreSQL bytea hex (`\x` followed by lower-case hex) in text formats; standard
 //     base64 (as encoding/json does for []byte) in json and jsonl.
 //   - TIMESTAMP, TIMESTAMPTZ, TIMESTAMP_S/_MS/_NS: RFC 3339 in UTC, with fractional seconds only when they are
@@ -127,6 +128,10 @@ type WriteOptions struct {
 	// MaxWidth caps the display width of a table cell and of a column name: longer text keeps
 	// MaxWidth-1 columns and ends in "…". 0 means DefaultMaxWidth; a negative value, no cap.
 	MaxWidth int
+	// FitWidth, when > 0, is the width a whole table line should fit in (a terminal's): the widest
+	// columns are then cut further, to one common width but never below 24 columns, measured on the
+	// rows held back (the first 10,000).
+	FitWidth int
 	// tableLimit is how many rows the table format holds back to measure widths (0:
 	// tableBufferRows); tests lower it.
 	tableLimit int
@@ -135,8 +140,9 @@ type WriteOptions struct {
 // WriteStats say what WriteRowsWith wrote.
 type WriteStats struct {
 	Rows     int // data rows written
-	Cut      int // table cells and column names cut to MaxWidth
+	Cut      int // table cells and column names cut
 	MaxWidth int // the cap in force (0: none)
+	Fit      int // FitWidth, when columns were cut to fit it (0: they were not)
 }
 
 // WriteRows streams rows from a query to w in format f and returns the number of data rows written.
@@ -282,7 +288,8 @@ func newSink(w io.Writer, f Format, cols []column, o WriteOptions, st *WriteStat
 			maxWidth = 2 // one column of text and the ellipsis
 		}
 		st.MaxWidth = maxWidth
-		return &tableSink{w: bufio.NewWriterSize(w, 64<<10), cols: cols, limit: limit, maxWidth: maxWidth, stats: st}, nil
+		return &tableSink{w: bufio.NewWriterSize(w, 64<<10), cols: cols, limit: limit, maxWidth: maxWidth,
+			fitWidth: max(o.FitWidth, 0), stats: st}, nil
 	case FormatCSV:
 		return &csvSink{out: w, w: csv.NewWriter(w), cols: cols}, nil
 	case FormatJSON, FormatJSONL:
@@ -1060,78 +1067,153 @@ func runeWidth(r rune) int {
 //
 // Numeric columns are right-aligned. The first `limit` rows are held to measure the widths; after that rows are
 // written as they come with the widths fixed (a wider cell then pushes the rest of its line to the right).
-// A cell or column name wider than maxWidth (0: no cap) keeps maxWidth-1 columns and ends in "…"; stats
-// counts them. NULL is shown as NULL, and text that would read the same (NULL, "NULL", ""NULL""...) gets
-// one more pair of double quotes, so the two never look alike.
+// A cell or column name wider than maxWidth (0: no cap) keeps maxWidth-1 columns and ends in "…". With fitWidth
+// (a terminal's width), the held rows' widths also decide a cap for the widest columns so that a line fits in
+// fitWidth columns, never below fitMinWidth; rows after the held ones are cut to the same caps. stats counts the
+// cells and names cut. NULL is shown as NULL, and text that would read the same (NULL, "NULL", ""NULL""...)
+// gets one more pair of double quotes, so the two never look alike.
 type tableSink struct {
 	w        *bufio.Writer
 	cols     []column
 	limit    int
 	maxWidth int
+	fitWidth int
 	stats    *WriteStats
 	widths   []int
+	caps     []int // each column's cap once the widths are fixed (0: none)
 	header   []string
+	headCut  []bool // which column names are cut
 	held     [][]string
+	heldCut  [][]bool // which held cells are cut already
 	fixed    bool
 	line     []byte
 }
 
+// fitMinWidth is the narrowest a column is cut to make a line fit a terminal: a time (20 columns)
+// and an access key id (20) are never cut for that.
+const fitMinWidth = 24
+
 func (s *tableSink) begin() error {
 	s.header = make([]string, len(s.cols))
+	s.headCut = make([]bool, len(s.cols))
 	s.widths = make([]int, len(s.cols))
 	for i, c := range s.cols {
-		s.header[i] = s.cut(escapeText(c.name, escapeDisplay))
+		s.header[i], s.headCut[i] = cutText(escapeText(c.name, escapeDisplay), s.maxWidth)
 		s.widths[i] = displayWidth(s.header[i])
 	}
 	return nil
 }
 
-func (s *tableSink) cells(vals []any) []string {
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		text, kind := textValue(v, s.cols[i].typ)
-		out[i] = s.cut(displayCell(text, kind))
+// count counts a cut.
+func (s *tableSink) count(_ string, cut bool) {
+	if cut {
+		s.stats.Cut++
 	}
-	return out
 }
 
-// cut shortens an escaped cell to maxWidth display columns, the last of them "…".
-func (s *tableSink) cut(c string) string {
-	if s.maxWidth <= 0 || len(c) <= s.maxWidth { // no character is wider than its UTF-8 bytes
-		return c
+// cutText shortens an escaped cell to width display columns (0: no limit), the last of them "…",
+// and says whether it did.
+func cutText(c string, width int) (string, bool) {
+	if width <= 0 || len(c) <= width { // no character is wider than its UTF-8 bytes
+		return c, false
 	}
 	w := 0
 	for i, r := range c {
 		rw := runeWidth(r)
-		if w+rw > s.maxWidth-1 {
-			if displayWidth(c[i:]) <= s.maxWidth-w { // what is left fits: nothing to cut
-				return c
+		if w+rw > width-1 {
+			if displayWidth(c[i:]) <= width-w { // what is left fits: nothing to cut
+				return c, false
 			}
-			s.stats.Cut++
-			return c[:i] + "…"
+			return c[:i] + "…", true
 		}
 		w += rw
 	}
-	return c
+	return c, false
 }
 
 func (s *tableSink) row(vals []any) error {
-	cells := s.cells(vals)
+	cells := make([]string, len(vals))
+	cut := make([]bool, len(vals))
+	for i, v := range vals {
+		text, kind := textValue(v, s.cols[i].typ)
+		cells[i], cut[i] = cutText(displayCell(text, kind), s.maxWidth)
+	}
 	if s.fixed {
+		for i := range cells {
+			if !cut[i] {
+				cells[i], cut[i] = cutText(cells[i], s.caps[i])
+			}
+			s.count("", cut[i])
+		}
 		return s.writeLine(cells)
 	}
 	for i, c := range cells {
 		s.widths[i] = max(s.widths[i], displayWidth(c))
 	}
 	s.held = append(s.held, cells)
+	s.heldCut = append(s.heldCut, cut)
 	if len(s.held) >= s.limit {
 		return s.flushHeld()
 	}
 	return nil
 }
 
+// fitCaps returns each column's cap for lines of at most fit columns (0: none needed or asked):
+// the widest columns are cut to one common width, the largest that fits, but not below
+// fitMinWidth.
+func fitCaps(widths []int, fit int) []int {
+	caps := make([]int, len(widths))
+	if fit <= 0 || len(widths) == 0 {
+		return caps
+	}
+	budget := fit - 2 - 3*(len(widths)-1) // the rule line: "-" around each cell, "+" between
+	total := func(c int) int {
+		n := 0
+		for _, w := range widths {
+			n += min(w, c)
+		}
+		return n
+	}
+	widest := slices.Max(widths)
+	if total(widest) <= budget || widest <= fitMinWidth {
+		return caps
+	}
+	c := widest
+	for c > fitMinWidth && total(c) > budget {
+		c--
+	}
+	for i, w := range widths {
+		if w > c {
+			caps[i] = c
+		}
+	}
+	return caps
+}
+
 func (s *tableSink) flushHeld() error {
 	s.fixed = true
+	s.caps = fitCaps(s.widths, s.fitWidth)
+	for i, c := range s.caps {
+		if c == 0 {
+			continue
+		}
+		s.stats.Fit = s.fitWidth
+		s.widths[i] = c
+		var cut bool
+		s.header[i], cut = cutText(s.header[i], c)
+		s.headCut[i] = s.headCut[i] || cut
+		for r := range s.held {
+			text, cut := cutText(s.held[r][i], c)
+			s.held[r][i] = text
+			s.heldCut[r][i] = s.heldCut[r][i] || cut
+		}
+	}
+	for _, cut := range append(s.heldCut, s.headCut) {
+		for _, c := range cut {
+			s.count("", c)
+		}
+	}
+	s.heldCut = nil
 	if len(s.cols) > 0 {
 		if err := s.writeLine(s.header); err != nil {
 			return err

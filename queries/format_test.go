@@ -790,6 +790,52 @@ func TestTableCellCap(t *testing.T) {
 	}
 }
 
+// TestTableFitsWidth: with FitWidth (a terminal's width), the widest columns are cut to one
+// width so that every line fits, never below 24 columns; rows streamed after the held ones too.
+func TestTableFitsWidth(t *testing.T) {
+	conn := newConn(t)
+	query := `SELECT '2026-11-07T19:12:07Z' AS event_time, repeat('u', 100) || i AS user_agent,
+		repeat('s', 60) AS summary, i FROM range(5) t(i) ORDER BY i`
+	for _, tc := range []struct {
+		fit, limit, wantCap int
+	}{
+		{100, 0, 34}, // the rule line: 20 + 34 + 34 + 1 (i), 2 around each of 4 cells, 3 "+": 100
+		{100, 2, 34}, // the same caps for rows after the two held ones
+		{40, 0, 24},  // cannot fit: no column below 24
+		{400, 0, 0},  // fits as it is
+	} {
+		rows, err := conn.QueryContext(t.Context(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		st, err := WriteRowsWith(&buf, FormatTable, rows, WriteOptions{FitWidth: tc.fit, tableLimit: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+		if len(lines) != 8 {
+			t.Fatalf("fit %d: %d lines\n%s", tc.fit, len(lines), buf.String())
+		}
+		for _, l := range lines[:7] {
+			if tc.wantCap == 34 && displayWidth(l) > tc.fit {
+				t.Errorf("fit %d: line of %d columns: %q", tc.fit, displayWidth(l), l)
+			}
+		}
+		cells := strings.Split(lines[6], " | ")
+		if tc.wantCap == 0 {
+			if st.Cut != 0 || st.Fit != 0 || cells[1] != strings.Repeat("u", 100)+"4" {
+				t.Errorf("fit %d: cut %+v: %q", tc.fit, st, lines[6])
+			}
+			continue
+		}
+		if cells[0] != " 2026-11-07T19:12:07Z" || displayWidth(cells[1]) != tc.wantCap || displayWidth(cells[2]) != tc.wantCap ||
+			!strings.HasSuffix(cells[1], "…") || st.Fit != tc.fit || st.Cut != 10 {
+			t.Errorf("fit %d (held %d): stats %+v, last row %q", tc.fit, tc.limit, st, lines[6])
+		}
+	}
+}
+
 // TestNullAndTextNull: NULL and the text 'NULL' do not look alike in table and markdown output.
 func TestNullAndTextNull(t *testing.T) {
 	conn := newConn(t)
