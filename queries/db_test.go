@@ -202,3 +202,22 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+func TestCountStatements(t *testing.T) {
+	for text, want := range map[string]int{
+		"":                                   0,
+		" ;; ":                               0,
+		"-- a comment\n/* another */":        0,
+		"SELECT 1":                           1,
+		"SELECT 1;":                          1,
+		"SELECT 'a;b', \"c;d\" FROM t; -- ;": 1,
+		"SELECT $$x;y$$":                     1,
+		"SELECT 1; SELECT 2":                 2,
+		"SET threads = 1; SELECT 1; DROP TABLE x": 3,
+		"SELEC oops; nonsense":                    1, // does not parse: run it to see the error
+	} {
+		if got := CountStatements(text); got != want {
+			t.Errorf("CountStatements(%q) = %d, want %d", text, got, want)
+		}
+	}
+}
