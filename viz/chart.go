@@ -92,12 +92,12 @@ type Chart struct {
 
 // chartTitles are the titles of the charts trailhound knows; other charts are titled by name.
 var chartTitles = map[string]string{
-	"tasks-per-hour":     "ECS/Fargate tasks started per hour, by region",
-	"instances-per-hour": "EC2 instances started per hour, by region",
-	"calls-per-hour":     "API calls per hour: succeeded and failed",
-	"region-heatmap":     "API calls per region and hour",
-	"key-timeline":       "Access keys from first to last use",
-	"lineage":            "How the credentials derive from the leaked key",
+	"tasks-per-hour":     "Containers started per hour, by region (ECS/Fargate tasks)",
+	"instances-per-hour": "Virtual machines started per hour, by region (EC2 instances)",
+	"calls-per-hour":     "Calls to AWS per hour, succeeded and failed (API calls)",
+	"region-heatmap":     "Calls to AWS per region and hour (API calls)",
+	"key-timeline":       "Each key from its first to its last use (key timeline)",
+	"lineage":            "Credentials made from the leaked key, as a tree (its lineage)",
 }
 
 // maxHours caps how many hours an hourly axis is filled out to (about 400 days); a longer span is

@@ -86,27 +86,39 @@ func probeChart(t *testing.T, c Chart, tip string) probeResult {
 	if err := WriteChartPage(&b, c, ChartOptions{Name: c.Name, Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	probe := strings.Replace(labelProbe, "TIP", tip, 1)
-	page := strings.Replace(b.String(), "script-src ", "script-src "+scriptHash(probe)+" ", 1)
+	var r probeResult
+	probePage(t, b.String(), "", strings.Replace(labelProbe, "TIP", tip, 1), "1200,900", &r)
+	return r
+}
+
+// probePage loads a copy of page (with #fragment when not empty) in Chromium, in a window of
+// size ("W,H"), with
+// probe added as a script (its hash added to the CSP); probe writes JSON into the body's
+// data-probe attribute, which is decoded into out. The page must log nothing to the console.
+func probePage(t *testing.T, page, fragment, probe, size string, out any) {
+	t.Helper()
+	page = strings.Replace(page, "script-src ", "script-src "+scriptHash(probe)+" ", 1)
 	i := strings.LastIndex(page, "</body>")
 	page = page[:i] + "<script>" + probe + "</script>" + page[i:]
-	path := filepath.Join(t.TempDir(), "chart.html")
+	path := filepath.Join(t.TempDir(), "page.html")
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dom, console := runChromium(t, "file://"+path, "--window-size=1200,900", "--dump-dom")
+	url := "file://" + path
+	if fragment != "" {
+		url += "#" + fragment
+	}
+	dom, console := runChromium(t, url, "--window-size="+size, "--dump-dom")
 	for _, l := range console {
 		t.Errorf("console: %s", l)
 	}
 	m := regexp.MustCompile(`data-probe="([^"]*)"`).FindSubmatch(dom)
 	if m == nil {
-		t.Fatalf("the probe wrote nothing: the chart was not drawn")
+		t.Fatalf("the probe wrote nothing")
 	}
-	var r probeResult
-	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &r); err != nil {
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), out); err != nil {
 		t.Fatal(err)
 	}
-	return r
 }
 
 // TestBrowserLongLabels: a 10 kB CloudTrail name in every role a chart gives a name (legend,
@@ -183,4 +195,3 @@ func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
-
