@@ -120,14 +120,16 @@ func Lookup(name string) (Query, error) {
 // into the SQL: $keys (VARCHAR[]: the seed access keys; empty = the whole store), $from and
 // $to (TIMESTAMPTZ; NULL = unbounded, the window is [from, to)). The cost queries also take
 // $until (TIMESTAMPTZ: where runs without an end stop counting; NULL = the last event in the
-// store), $prices (VARCHAR: the price table as one JSON array) and $currency/$rate (a
+// store), $prices (VARCHAR: the price table as one JSON array; NULL = the store's view
+// price_table, trailhound's own) and $currency/$rate (a
 // currency code and its units per USD, for the converted columns; NULL = none). A query
 // binds only the parameters its SQL names.
 type Params struct {
 	Keys     []string
 	From, To time.Time // zero = unbounded
 	Until    time.Time // zero = the last event in the store
-	// Prices is the price table; nil = trailhound's own (prices.Embedded), empty = none.
+	// Prices is the price table; nil = trailhound's own (the view price_table, which is
+	// prices.Embedded), empty = none.
 	Prices   []prices.Price
 	Currency string  // "" = USD only
 	Rate     float64 // units of Currency per USD
@@ -157,11 +159,11 @@ func (q Query) args(p Params) []any {
 		}
 	}
 	if q.uses("prices") {
-		ps := p.Prices
-		if ps == nil {
-			ps = prices.Merge(prices.Embedded())
+		if p.Prices == nil {
+			args = append(args, sql.Named("prices", nil)) // the store's price_table
+		} else {
+			args = append(args, sql.Named("prices", prices.JSON(p.Prices)))
 		}
-		args = append(args, sql.Named("prices", prices.JSON(ps)))
 	}
 	if q.uses("currency") {
 		if p.Currency == "" {

@@ -15,8 +15,9 @@
 -- how many of each). The spans come from cost_spans (queries/macros.sql), which says what
 -- starts and ends what. Ends are taken from every event in the store, by anyone.
 -- `until` defaults to the last event in the store; before the first launch it is an
--- error. Prices are the parameter $prices (JSON: trailhound binds its own table, a file or
--- the Price List API's answers; NULL prices nothing). List prices, USD, excluding tax,
+-- error. Prices are the parameter $prices (a JSON array: a file's prices, or the Price List
+-- API's answers, each over trailhound's own table; NULL = trailhound's own table, the view
+-- price_table; query prices shows what is in use). List prices, USD, excluding tax,
 -- discounts, storage (EBS) and data transfer. With $currency and $rate, `local` columns
 -- convert the USD amounts (shown beside them, never instead).
 -- Instances that AWS services launch for a group, a fleet or a Batch compute environment
@@ -24,8 +25,9 @@
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store), $from/$to/$until by NULL or a time
--- (TIMESTAMPTZ '2026-11-07 00:00:00+00'), $prices by a JSON array as `trailhound prices
--- --format json` prints it, $currency/$rate by NULL or 'KRW'/1180, or prepare it:
+-- (TIMESTAMPTZ '2026-11-07 00:00:00+00'), $prices by NULL (trailhound's table) or a JSON
+-- array as `trailhound query prices --format json` prints it, $currency/$rate by NULL or
+-- 'KRW'/1180, or prepare it:
 --   PREPARE cost AS <the SELECT below>;
 --   EXECUTE cost(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL, "until" := NULL, prices := NULL, currency := NULL, rate := NULL);
 WITH

@@ -320,7 +320,8 @@ coalesce(starts_with(ua, 'aws-internal/') OR ua = 'AWS Internal' OR ip = 'AWS In
 -- span_basis. Lambda functions and Batch jobs bill per use, which management events do
 -- not show: one row each, unpriced.
 -- prices is a JSON array of {service, region, item, market, unit, usd, source, rank}
--- (unit hour, vcpu-hour or gb-hour; lowest rank wins): a region's own price, else
+-- (unit hour, vcpu-hour or gb-hour; lowest rank wins), or NULL for trailhound's own table
+-- (the view price_table): a region's own price, else
 -- us-east-1's (price_basis says `estimated (us-east-1 rate)`); spot and FARGATE_SPOT at the
 -- on-demand rate as an upper bound unless a spot price is given; no price: usd NULL.
 -- Fargate bills per second with a one-minute minimum.
@@ -632,11 +633,16 @@ billed AS (     -- Fargate: per second, at least a minute
         CASE WHEN billing = 'fargate' THEN greatest(run_lo_s, 60) ELSE run_lo_s END AS bill_lo_s
     FROM secs
 ),
-price_rows AS (
-    SELECT p.service, p.region, p.item, coalesce(p.market, 'on-demand') AS market, p.unit, p.usd, p.source, coalesce(p.rank, 0) AS rank
-    FROM (SELECT unnest(from_json(prices::JSON, '[{"service":"VARCHAR","region":"VARCHAR","item":"VARCHAR","market":"VARCHAR",
-                 "unit":"VARCHAR","usd":"DOUBLE","source":"VARCHAR","rank":"INTEGER"}]')) AS p)
-    WHERE p.usd IS NOT NULL AND p.usd >= 0 AND isfinite(p.usd)
+price_rows AS (  -- the prices given, or (NULL) trailhound's own table, price_table
+    SELECT * FROM (
+        SELECT p.service, p.region, p.item, coalesce(p.market, 'on-demand') AS market, p.unit, p.usd, p.source, coalesce(p.rank, 0) AS rank
+        FROM (SELECT unnest(from_json(prices::JSON, '[{"service":"VARCHAR","region":"VARCHAR","item":"VARCHAR","market":"VARCHAR",
+                     "unit":"VARCHAR","usd":"DOUBLE","source":"VARCHAR","rank":"INTEGER"}]')) AS p)
+        WHERE prices IS NOT NULL
+        UNION ALL
+        SELECT service, region, item, market, unit, usd, source, 0 FROM price_table WHERE prices IS NULL
+    )
+    WHERE usd IS NOT NULL AND usd >= 0 AND isfinite(usd)
 ),
 needs AS (SELECT DISTINCT b.service, b.region, b.item, b.market, u.unit
           FROM (SELECT DISTINCT service, region, item, market, billing FROM billed WHERE billing <> 'none') b,

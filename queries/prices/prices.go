@@ -267,3 +267,25 @@ func JSON(ps []Price) string {
 	}
 	return string(b)
 }
+
+// ViewSQL defines the view price_table: the embedded table as SQL, stored with the macros so
+// that the cost queries price with it when $prices is NULL (at the duckdb prompt too). Its
+// text comes from the embedded file only, never from input; strings are quoted as SQL
+// literals.
+func ViewSQL() string {
+	var b strings.Builder
+	b.WriteString("-- price_table: trailhound's embedded price table (queries/prices/aws-prices.csv: its header\n")
+	b.WriteString("-- names the sources), what the cost queries use when $prices is NULL.\n")
+	b.WriteString("CREATE OR REPLACE VIEW price_table AS\nSELECT * FROM (VALUES\n")
+	for i, p := range embedded.Prices {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		fmt.Fprintf(&b, "    (%s, %s, %s, %s, %s, %s::DOUBLE, %s)", sqlString(p.Service), sqlString(p.Region), sqlString(p.Item),
+			sqlString(p.Market), sqlString(p.Unit), strconv.FormatFloat(p.USD, 'g', -1, 64), sqlString(p.Source))
+	}
+	b.WriteString("\n) AS t(service, region, item, market, unit, usd, source);\n")
+	return b.String()
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
