@@ -15,7 +15,7 @@
 --   PREPARE cost_total AS <the SELECT below>;
 --   EXECUTE cost_total(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL, "until" := NULL, prices := NULL, currency := NULL, rate := NULL);
 WITH
-launches AS MATERIALIZED (
+launches AS MATERIALIZED (  -- (their records are read in cost_spans, with the events that end things)
     SELECT event_id, event_time FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     WHERE error_code IS NULL AND is_compute_launch(event_source, event_name)
 ),
@@ -27,7 +27,7 @@ checked AS (
     FROM launches
 ),
 spans AS MATERIALIZED (
-    SELECT * FROM cost_spans((SELECT list(event_id) FROM launches), $until::TIMESTAMPTZ, $prices::VARCHAR)
+    SELECT * FROM cost_spans((SELECT list({'event_id': event_id, 'event_time': event_time}) FROM launches), $until::TIMESTAMPTZ, $prices::VARCHAR)
     WHERE (SELECT ok FROM checked)
 ),
 sums AS (

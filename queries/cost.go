@@ -108,4 +108,3 @@ func CachePrices(ctx context.Context, db *sql.DB, ps []prices.Price, fetched tim
 	}
 	return nil
 }
-

@@ -304,15 +304,17 @@ CREATE OR REPLACE MACRO plain_number(x) AS rtrim(rtrim(printf('%.3f', x), '0'), 
 CREATE OR REPLACE MACRO by_aws(ua, ip, identity_type) AS
 coalesce(starts_with(ua, 'aws-internal/') OR ua = 'AWS Internal' OR ip = 'AWS Internal' OR identity_type = 'AWSService', false);
 
--- cost_spans(launch_ids, t_until, prices): what the successful launches among the events
--- launch_ids (a list of eventIDs) ran, one row per running span, priced. A resource runs
--- from its launch (RunInstances' instancesSet and launchTime, CreateFleet's instant
--- instances, RunScheduledInstances, a spot request, RunTask/StartTask Fargate tasks with
--- their cpu and memory, CreateService's desiredCount tasks sized by their task definition,
--- SageMaker notebooks and jobs, Lightsail instances, EKS clusters) to the first event, by
--- anyone anywhere in the store, that ended it: TerminateInstances, StopInstances (a later
--- StartInstances starts a new span), a spot interruption (BidEvictedEvent), StopTask, an
--- UpdateService desiredCount (the service's task slots) or DeleteService, DeleteCluster
+-- cost_spans(launches, t_until, prices): what the successful launches among `launches` (a
+-- list of {event_id, event_time}) ran, one row per running span, priced. (The launches and
+-- the events after the first of them that end things are read in one scan: reading records
+-- is what costs.)
+-- A resource runs from its launch (RunInstances' instancesSet and launchTime, CreateFleet's
+-- instant instances, RunScheduledInstances, a spot request, RunTask/StartTask Fargate tasks
+-- with their cpu and memory, CreateService's desiredCount tasks sized by their task
+-- definition, SageMaker notebooks and jobs, Lightsail instances, EKS clusters) to the first
+-- event, by anyone anywhere in the store, that ended it: TerminateInstances, StopInstances (a
+-- later StartInstances starts a new span), a spot interruption (BidEvictedEvent), StopTask,
+-- an UpdateService desiredCount (the service's task slots) or DeleteService, DeleteCluster
 -- (its tasks: inferred), the notebook/job/Lightsail/EKS stop or delete calls; else until
 -- t_until (NULL: the last event in the store). An end that no event shows (a task that
 -- exits, an instance shut down from inside) is unknown: such spans end at t_until (or a
@@ -321,21 +323,37 @@ coalesce(starts_with(ua, 'aws-internal/') OR ua = 'AWS Internal' OR ip = 'AWS In
 -- not show: one row each, unpriced.
 -- prices is a JSON array of {service, region, item, market, unit, usd, source, rank}
 -- (unit hour, vcpu-hour or gb-hour; lowest rank wins), or NULL for trailhound's own table
--- (the view price_table): a region's own price, else
--- us-east-1's (price_basis says `estimated (us-east-1 rate)`); spot and FARGATE_SPOT at the
--- on-demand rate as an upper bound unless a spot price is given; no price: usd NULL.
--- Fargate bills per second with a one-minute minimum.
-CREATE OR REPLACE MACRO cost_spans(launch_ids, t_until, prices) AS TABLE
+-- (the view price_table): a region's own price, else us-east-1's (price_basis says
+-- `estimated (us-east-1 rate)`); spot and FARGATE_SPOT at the on-demand rate as an upper
+-- bound unless a spot price is given; no price: usd NULL. Fargate bills per second with a
+-- one-minute minimum.
+CREATE OR REPLACE MACRO cost_spans(launches, t_until, prices) AS TABLE
 SELECT * FROM (
 WITH
-lim AS MATERIALIZED (SELECT coalesce(t_until::TIMESTAMPTZ, (SELECT max(event_time) FROM event_rows)) AS until),
-launch AS MATERIALIZED (   -- the successful launch events (one record per eventID)
-    SELECT event_id, event_time, aws_region AS region, event_source, event_name, access_key_id, record
+lim AS MATERIALIZED (
+    SELECT coalesce(t_until::TIMESTAMPTZ, (SELECT max(event_time) FROM event_rows)) AS until,
+        (SELECT min(l.event_time) FROM (SELECT unnest(launches) AS l)) AS first_launch
+),
+compute AS MATERIALIZED ( -- one scan of the store for the launches and for every event that can end something
+    SELECT event_id, event_time, aws_region, event_source, event_name, access_key_id, user_agent, source_ip, identity_type, record
     FROM event_rows
-    WHERE event_id IN (SELECT unnest(launch_ids)) AND error_code IS NULL
-      AND is_compute_launch(event_source, event_name) AND event_time < (SELECT until FROM lim)
+    WHERE error_code IS NULL AND event_time <= (SELECT until FROM lim) AND event_time >= (SELECT first_launch FROM lim) AND (
+           is_compute_launch(event_source, event_name)
+        OR (event_source = 'ec2.amazonaws.com' AND event_name IN ('TerminateInstances', 'StopInstances', 'StartInstances', 'BidEvictedEvent'))
+        OR (event_source = 'ecs.amazonaws.com' AND event_name IN ('StopTask', 'DeleteCluster', 'DeleteService', 'UpdateService'))
+        OR (event_source = 'sagemaker.amazonaws.com' AND event_name IN ('StopNotebookInstance', 'StartNotebookInstance',
+                'DeleteNotebookInstance', 'StopTrainingJob', 'StopProcessingJob', 'StopTransformJob'))
+        OR (event_source = 'lightsail.amazonaws.com' AND event_name IN ('DeleteInstance', 'StopInstance', 'StartInstance'))
+        OR (event_source = 'eks.amazonaws.com' AND event_name = 'DeleteCluster'))
+),
+launch AS MATERIALIZED (   -- the successful launches among `launches` (one record per eventID)
+    SELECT event_id, event_time, aws_region AS region, event_source, event_name, access_key_id, record
+    FROM compute
+    WHERE event_id IN (SELECT l.event_id FROM (SELECT unnest(launches) AS l)) AND is_compute_launch(event_source, event_name)
+      AND event_time < (SELECT until FROM lim)
     QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY record) = 1
 ),
+stops AS (SELECT * FROM compute WHERE NOT is_compute_launch(event_source, event_name)),
 taskdefs AS MATERIALIZED ( -- task definitions registered in the store (for a service's task size)
     SELECT aws_region AS region, event_time AS ts, f[1] AS arn, split_part(split_part(f[1], '/', -1), ':', 1) AS family,
         coalesce(f[2], f[4]) AS cpu, coalesce(f[3], f[5]) AS memory, coalesce(f[6], f[7]) AS arch
@@ -344,152 +362,144 @@ taskdefs AS MATERIALIZED ( -- task definitions registered in the store (for a se
               '$.responseElements.taskDefinition.memory', '$.requestParameters.cpu', '$.requestParameters.memory',
               '$.responseElements.taskDefinition.runtimePlatform.cpuArchitecture',
               '$.requestParameters.runtimePlatform.cpuArchitecture']) AS f
-          FROM event_rows
+          FROM event_rows    -- (registered before the first launch, often)
           WHERE event_source = 'ecs.amazonaws.com' AND event_name = 'RegisterTaskDefinition' AND error_code IS NULL)
 ),
-res0 AS (       -- one row per launched resource
-    -- EC2 instances from RunInstances
-    SELECT l.region, 'ec2' AS service, 'instance' AS kind, json_extract_string(it, '$.instanceId') AS name,
-        json_extract_string(it, '$.instanceId') AS resource_id,
-        coalesce(json_extract_string(it, '$.instanceType'), json_extract_string(l.record, '$.requestParameters.instanceType')) AS item,
-        CASE WHEN json_extract_string(it, '$.instanceLifecycle') = 'spot'
-                  OR json_extract_string(l.record, '$.requestParameters.instanceMarketOptions.marketType') = 'spot'
-             THEN 'spot' ELSE 'on-demand' END AS market,
-        'hour' AS billing,
-        try_cast(json_extract_string(it, '$.cpuOptions.coreCount') AS DOUBLE)
-            * coalesce(try_cast(json_extract_string(it, '$.cpuOptions.threadsPerCore') AS DOUBLE), 1) AS vcpu,
-        NULL::DOUBLE AS gb,
-        coalesce(CASE WHEN abs(try_cast(json_extract_string(it, '$.launchTime') AS BIGINT) * 1000 - epoch_us(l.event_time)) < 86400000000
-                      THEN make_timestamptz(try_cast(json_extract_string(it, '$.launchTime') AS BIGINT) * 1000) END,
-                 l.event_time) AS start_at,
-        NULL::VARCHAR AS cluster, NULL::TIMESTAMPTZ AS cap_at, NULL::VARCHAR AS note, l.access_key_id AS launched_by, l.event_id AS launch_event
-    FROM launch l, unnest(json_extract(l.record, '$.responseElements.instancesSet.items[*]')) AS t(it)
+ec2_items AS (  -- RunInstances' instances, an instant fleet's, scheduled ones, spot requests
+    SELECT l.*, 'run' AS how, it, NULL::JSON AS fi FROM launch l, unnest(json_extract(l.record, '$.responseElements.instancesSet.items[*]')) AS t(it)
     WHERE l.event_name = 'RunInstances'
-    UNION ALL   -- instances of an instant fleet (request and maintain fleets launch later, as AWS)
-    SELECT l.region, 'ec2', 'instance', id, id, json_extract_string(fi, '$.instanceType'),
-        CASE WHEN json_extract_string(fi, '$.lifecycle') = 'spot' THEN 'spot' ELSE 'on-demand' END, 'hour', NULL, NULL,
-        l.event_time, NULL, NULL, NULL, l.access_key_id, l.event_id
-    FROM launch l,
-        unnest(json_list(json_extract(l.record, '$.responseElements.CreateFleetResponse.fleetInstanceSet.item'))) AS f(fi),
-        unnest(json_list(json_extract(fi, '$.instanceIds.item'))) AS i(iid),
-        (SELECT json_extract_string(iid, '$') AS id) AS x
-    WHERE l.event_name = 'CreateFleet'
-    UNION ALL   -- scheduled instances
-    SELECT l.region, 'ec2', 'instance', id, id,
-        json_extract_string(l.record, '$.requestParameters.launchSpecification.instanceType'), 'on-demand', 'hour', NULL, NULL,
-        l.event_time, NULL, NULL, NULL, l.access_key_id, l.event_id
-    FROM launch l,
-        unnest(json_list(json_extract(l.record, '$.responseElements.instanceIdSet.items'))) AS t(it),
-        (SELECT CASE WHEN json_type(it) = 'OBJECT' THEN json_extract_string(it, '$.instanceId')
-                     ELSE json_extract_string(it, '$') END AS id) AS x
+    UNION ALL
+    SELECT l.* EXCLUDE (fi), 'fleet', iid, fi FROM (
+        SELECT l.*, fi FROM launch l,
+            unnest(json_list(json_extract(l.record, '$.responseElements.CreateFleetResponse.fleetInstanceSet.item'))) AS f(fi)
+        WHERE l.event_name = 'CreateFleet') l, unnest(json_list(json_extract(fi, '$.instanceIds.item'))) AS i(iid)
+    UNION ALL
+    SELECT l.*, 'scheduled', it, NULL FROM launch l, unnest(json_list(json_extract(l.record, '$.responseElements.instanceIdSet.items'))) AS t(it)
     WHERE l.event_name = 'RunScheduledInstances'
-    UNION ALL   -- spot requests: the instance, when the response names it; else the request (its instance is not logged)
-    SELECT l.region, 'ec2', CASE WHEN iid IS NULL THEN 'spot-request' ELSE 'instance' END, coalesce(iid, rid), coalesce(iid, rid),
-        coalesce(json_extract_string(it, '$.launchSpecification.instanceType'),
-                 json_extract_string(l.record, '$.requestParameters.launchSpecification.instanceType')),
-        'spot', 'hour', NULL, NULL, l.event_time, NULL, NULL,
-        CASE WHEN iid IS NULL THEN 'spot request: its fulfilment is not logged' END, l.access_key_id, l.event_id
-    FROM launch l, unnest(json_extract(l.record, '$.responseElements.spotInstanceRequestSet.items[*]')) AS t(it),
-        (SELECT json_extract_string(it, '$.instanceId') AS iid, json_extract_string(it, '$.spotInstanceRequestId') AS rid) AS x
+    UNION ALL
+    SELECT l.*, 'spot', it, NULL FROM launch l, unnest(json_extract(l.record, '$.responseElements.spotInstanceRequestSet.items[*]')) AS t(it)
     WHERE l.event_name = 'RequestSpotInstances'
-    UNION ALL   -- Fargate tasks (tasks on EC2 capacity cost what their instances cost)
-    SELECT l.region, 'fargate', 'task', split_part(arn, '/', -1), arn,
-        CASE WHEN arch = 'arm64' THEN 'linux-arm64' ELSE 'linux-x86_64' END,
-        CASE WHEN cp = 'FARGATE_SPOT' THEN 'spot' ELSE 'on-demand' END, 'fargate', ecs_vcpu(cpu), ecs_gb(mem),
-        l.event_time, cluster, NULL, NULL, l.access_key_id, l.event_id
-    FROM launch l, unnest(json_extract(l.record, '$.responseElements.tasks[*]')) AS t(tk),
-        (SELECT json_extract_string(tk, '$.taskArn') AS arn,
-                coalesce(json_extract_string(tk, '$.cpu'), json_extract_string(l.record, '$.requestParameters.overrides.cpu')) AS cpu,
-                coalesce(json_extract_string(tk, '$.memory'), json_extract_string(l.record, '$.requestParameters.overrides.memory')) AS mem,
-                coalesce(json_extract_string(tk, '$.launchType'), json_extract_string(l.record, '$.requestParameters.launchType')) AS lt,
-                coalesce(json_extract_string(tk, '$.capacityProviderName'),
-                         json_extract_string(l.record, '$.requestParameters.capacityProviderStrategy[0].capacityProvider')) AS cp,
-                CASE WHEN list_contains(list_transform(json_extract_string(tk, '$.attributes[*].value'), v -> lower(v)), 'arm64')
-                     THEN 'arm64' END AS arch,
-                split_part(coalesce(json_extract_string(tk, '$.clusterArn'), json_extract_string(l.record, '$.requestParameters.cluster'),
-                                    'default'), '/', -1) AS cluster) AS x
-    WHERE l.event_name IN ('RunTask', 'StartTask')
-      AND (lt = 'FARGATE' OR cp IN ('FARGATE', 'FARGATE_SPOT') OR (lt IS NULL AND cp IS NULL))
-    UNION ALL   -- SageMaker notebooks and jobs: one resource per instance
-    SELECT l.region, 'sagemaker', kind, name, CASE WHEN n > 1 THEN name || '#' || (i + 1) ELSE name END, itype, 'on-demand', 'hour',
-        NULL, NULL, l.event_time, NULL,
-        CASE WHEN kind IN ('training-job', 'processing-job') THEN l.event_time + to_seconds(coalesce(maxrt, 86400)) END,
-        NULL, l.access_key_id, l.event_id
-    FROM launch l,
-        (SELECT CASE l.event_name WHEN 'CreateNotebookInstance' THEN 'notebook' WHEN 'CreateTrainingJob' THEN 'training-job'
-                     WHEN 'CreateProcessingJob' THEN 'processing-job' ELSE 'transform-job' END AS kind,
-                json_extract_string(l.record, ['$.requestParameters.notebookInstanceName', '$.requestParameters.trainingJobName',
+),
+ec2_res AS (
+    SELECT region, 'ec2' AS service, CASE WHEN how = 'spot' AND iid IS NULL THEN 'spot-request' ELSE 'instance' END AS kind,
+        coalesce(iid, rid) AS name, coalesce(iid, rid) AS resource_id, itype AS item,
+        CASE WHEN how = 'spot' OR lifecycle = 'spot' OR req_market = 'spot' THEN 'spot' ELSE 'on-demand' END AS market,
+        'hour' AS billing, vcpu, NULL::DOUBLE AS gb,
+        coalesce(CASE WHEN abs(launch_ms * 1000 - epoch_us(event_time)) < 86400000000 THEN make_timestamptz(launch_ms * 1000) END,
+                 event_time) AS start_at,
+        NULL::VARCHAR AS cluster, NULL::TIMESTAMPTZ AS cap_at,
+        CASE WHEN how = 'spot' AND iid IS NULL THEN 'spot request: its fulfilment is not logged' END AS note,
+        access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT *,
+            CASE how WHEN 'fleet' THEN json_extract_string(it, '$')
+                     WHEN 'scheduled' THEN CASE WHEN json_type(it) = 'OBJECT' THEN json_extract_string(it, '$.instanceId')
+                                                ELSE json_extract_string(it, '$') END
+                     ELSE json_extract_string(it, '$.instanceId') END AS iid,
+            CASE WHEN how = 'spot' THEN json_extract_string(it, '$.spotInstanceRequestId') END AS rid,
+            CASE how WHEN 'fleet' THEN json_extract_string(fi, '$.instanceType')
+                     WHEN 'run' THEN coalesce(json_extract_string(it, '$.instanceType'), json_extract_string(record, '$.requestParameters.instanceType'))
+                     WHEN 'spot' THEN coalesce(json_extract_string(it, '$.launchSpecification.instanceType'),
+                                               json_extract_string(record, '$.requestParameters.launchSpecification.instanceType'))
+                     ELSE json_extract_string(record, '$.requestParameters.launchSpecification.instanceType') END AS itype,
+            CASE how WHEN 'fleet' THEN json_extract_string(fi, '$.lifecycle') ELSE json_extract_string(it, '$.instanceLifecycle') END AS lifecycle,
+            json_extract_string(record, '$.requestParameters.instanceMarketOptions.marketType') AS req_market,
+            CASE WHEN how = 'run' THEN try_cast(json_extract_string(it, '$.cpuOptions.coreCount') AS DOUBLE)
+                * coalesce(try_cast(json_extract_string(it, '$.cpuOptions.threadsPerCore') AS DOUBLE), 1) END AS vcpu,
+            CASE WHEN how = 'run' THEN try_cast(json_extract_string(it, '$.launchTime') AS BIGINT) END AS launch_ms
+        FROM ec2_items)
+),
+task_res AS (   -- Fargate tasks (tasks on EC2 capacity cost what their instances cost)
+    SELECT region, 'fargate' AS service, 'task' AS kind, split_part(arn, '/', -1) AS name, arn AS resource_id,
+        CASE WHEN arch = 'arm64' THEN 'linux-arm64' ELSE 'linux-x86_64' END AS item,
+        CASE WHEN cp = 'FARGATE_SPOT' THEN 'spot' ELSE 'on-demand' END AS market, 'fargate' AS billing,
+        ecs_vcpu(cpu) AS vcpu, ecs_gb(mem) AS gb, event_time AS start_at, cluster, NULL::TIMESTAMPTZ AS cap_at, NULL::VARCHAR AS note,
+        access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT region, event_time, access_key_id, event_id,
+            json_extract_string(tk, '$.taskArn') AS arn,
+            coalesce(json_extract_string(tk, '$.cpu'), json_extract_string(record, '$.requestParameters.overrides.cpu')) AS cpu,
+            coalesce(json_extract_string(tk, '$.memory'), json_extract_string(record, '$.requestParameters.overrides.memory')) AS mem,
+            coalesce(json_extract_string(tk, '$.launchType'), json_extract_string(record, '$.requestParameters.launchType')) AS lt,
+            coalesce(json_extract_string(tk, '$.capacityProviderName'),
+                     json_extract_string(record, '$.requestParameters.capacityProviderStrategy[0].capacityProvider')) AS cp,
+            CASE WHEN list_contains(list_transform(json_extract_string(tk, '$.attributes[*].value'), v -> lower(v)), 'arm64')
+                 THEN 'arm64' END AS arch,
+            split_part(coalesce(json_extract_string(tk, '$.clusterArn'), json_extract_string(record, '$.requestParameters.cluster'),
+                                'default'), '/', -1) AS cluster
+        FROM launch l, unnest(json_extract(l.record, '$.responseElements.tasks[*]')) AS t(tk)
+        WHERE l.event_name IN ('RunTask', 'StartTask'))
+    WHERE lt = 'FARGATE' OR cp IN ('FARGATE', 'FARGATE_SPOT') OR (lt IS NULL AND cp IS NULL)
+),
+other_res AS (  -- SageMaker notebooks and jobs (one resource per instance), Lightsail, EKS, Lambda, Batch
+    SELECT region, service, kind, name, CASE WHEN n > 1 THEN name || '#' || (i + 1) ELSE name END AS resource_id, item,
+        'on-demand' AS market, billing, NULL::DOUBLE AS vcpu, NULL::DOUBLE AS gb, event_time AS start_at, NULL::VARCHAR AS cluster,
+        CASE WHEN kind IN ('training-job', 'processing-job') THEN event_time + to_seconds(coalesce(maxrt, 86400)) END AS cap_at,
+        note, access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT region, event_time, access_key_id, event_id, split_part(event_source, '.', 1) AS service,
+            CASE event_name WHEN 'CreateNotebookInstance' THEN 'notebook' WHEN 'CreateTrainingJob' THEN 'training-job'
+                 WHEN 'CreateProcessingJob' THEN 'processing-job' WHEN 'CreateTransformJob' THEN 'transform-job'
+                 WHEN 'SubmitJob' THEN 'batch-job' WHEN 'CreateCluster' THEN 'eks-cluster'
+                 ELSE CASE WHEN event_source = 'lightsail.amazonaws.com' THEN 'lightsail-instance' ELSE 'function' END END AS kind,
+            CASE WHEN event_source = 'lightsail.amazonaws.com' THEN lname
+                 ELSE coalesce(f[1], f[2], f[3], f[4], f[13], f[14], f[15], f[16], f[17]) END AS name,
+            CASE WHEN event_source = 'sagemaker.amazonaws.com' THEN coalesce(f[5], f[6], f[7], f[8])
+                 WHEN event_source = 'lightsail.amazonaws.com' THEN f[18]
+                 WHEN event_source = 'eks.amazonaws.com' THEN 'cluster'
+                 WHEN event_source = 'lambda.amazonaws.com' THEN coalesce(f[19] || ' MB', 'function')
+                 ELSE 'job' END AS item,
+            CASE WHEN event_source IN ('lambda.amazonaws.com', 'batch.amazonaws.com') THEN 'none' ELSE 'hour' END AS billing,
+            CASE WHEN event_source = 'lambda.amazonaws.com'
+                     THEN 'billed per request and GB-second of its invocations, which management events do not show: not priced'
+                 WHEN event_source = 'batch.amazonaws.com'
+                     THEN 'runs on its compute environment (EC2 or Fargate capacity that AWS Batch launches; see it without --key): not priced here'
+            END AS note,
+            greatest(coalesce(try_cast(coalesce(f[9], f[10], f[11], f[20]) AS BIGINT), 1), 1) AS n,
+            try_cast(f[12] AS BIGINT) AS maxrt
+        FROM (SELECT *, json_extract_string(record, ['$.requestParameters.notebookInstanceName', '$.requestParameters.trainingJobName',
                     '$.requestParameters.processingJobName', '$.requestParameters.transformJobName', '$.requestParameters.instanceType',
                     '$.requestParameters.resourceConfig.instanceType', '$.requestParameters.processingResources.clusterConfig.instanceType',
                     '$.requestParameters.transformResources.instanceType', '$.requestParameters.resourceConfig.instanceCount',
                     '$.requestParameters.processingResources.clusterConfig.instanceCount',
-                    '$.requestParameters.transformResources.instanceCount', '$.requestParameters.stoppingCondition.maxRuntimeInSeconds']) AS f) AS a,
-        (SELECT coalesce(f[1], f[2], f[3], f[4]) AS name, coalesce(f[5], f[6], f[7], f[8]) AS itype,
-                greatest(coalesce(try_cast(coalesce(f[9], f[10], f[11]) AS BIGINT), 1), 1) AS n,
-                try_cast(f[12] AS BIGINT) AS maxrt) AS b,
-        unnest(range(least(n, 1000))) AS r(i)
-    WHERE l.event_source = 'sagemaker.amazonaws.com'
-    UNION ALL   -- Lightsail instances (priced per bundle; the table has none)
-    SELECT l.region, 'lightsail', 'lightsail-instance', name, name,
-        json_extract_string(l.record, '$.requestParameters.bundleId'), 'on-demand', 'hour', NULL, NULL, l.event_time, NULL, NULL, NULL,
-        l.access_key_id, l.event_id
-    FROM launch l, unnest(json_extract_string(l.record, '$.requestParameters.instanceNames[*]')) AS t(name)
-    WHERE l.event_source = 'lightsail.amazonaws.com'
-    UNION ALL   -- EKS control planes
-    SELECT l.region, 'eks', 'eks-cluster', name, name, 'cluster', 'on-demand', 'hour', NULL, NULL, l.event_time, NULL, NULL, NULL,
-        l.access_key_id, l.event_id
-    FROM launch l, (SELECT json_extract_string(l.record, '$.requestParameters.name') AS name) AS x
-    WHERE l.event_source = 'eks.amazonaws.com'
-    UNION ALL   -- Lambda functions and Batch jobs: billed per use, which management events do not show
-    SELECT l.region, split_part(l.event_source, '.', 1),
-        CASE WHEN l.event_source = 'lambda.amazonaws.com' THEN 'function' ELSE 'batch-job' END,
-        name, CASE WHEN n > 1 THEN name || '#' || (i + 1) ELSE name END,
-        CASE WHEN l.event_source = 'lambda.amazonaws.com'
-             THEN coalesce(json_extract_string(l.record, '$.requestParameters.memorySize') || ' MB', 'function')
-             ELSE 'job' END,
-        'on-demand', 'none', NULL, NULL, l.event_time, NULL, NULL,
-        CASE WHEN l.event_source = 'lambda.amazonaws.com'
-             THEN 'billed per request and GB-second of its invocations, which management events do not show: not priced'
-             ELSE 'runs on its compute environment (EC2 or Fargate capacity that AWS Batch launches; see it without --key): not priced here' END,
-        l.access_key_id, l.event_id
-    FROM launch l,
-        (SELECT coalesce(json_extract_string(l.record, '$.responseElements.functionName'),
-                         json_extract_string(l.record, '$.requestParameters.functionName'),
-                         json_extract_string(l.record, '$.responseElements.jobId'),
-                         json_extract_string(l.record, '$.requestParameters.jobName')) AS name,
-                greatest(coalesce(try_cast(json_extract_string(l.record, '$.requestParameters.arrayProperties.size') AS BIGINT), 1), 1) AS n) AS x,
-        unnest(range(least(n, 10000))) AS r(i)
-    WHERE l.event_source IN ('lambda.amazonaws.com', 'batch.amazonaws.com')
+                    '$.requestParameters.transformResources.instanceCount', '$.requestParameters.stoppingCondition.maxRuntimeInSeconds',
+                    '$.requestParameters.name', '$.responseElements.functionName', '$.requestParameters.functionName',
+                    '$.responseElements.jobId', '$.requestParameters.jobName', '$.requestParameters.bundleId',
+                    '$.requestParameters.memorySize', '$.requestParameters.arrayProperties.size']) AS f,
+                  CASE WHEN event_source = 'lightsail.amazonaws.com' THEN json_extract_string(record, '$.requestParameters.instanceNames[*]')
+                       ELSE [NULL::VARCHAR] END AS lnames
+              FROM launch
+              WHERE event_source IN ('sagemaker.amazonaws.com', 'lightsail.amazonaws.com', 'eks.amazonaws.com', 'lambda.amazonaws.com',
+                                     'batch.amazonaws.com')) x, unnest(lnames) AS ln(lname)
+    ), unnest(range(least(n, 10000))) AS r(i)
 ),
 res AS MATERIALIZED (  -- each resource once (the same instance can be in two launch records)
-    SELECT *, region || '|' || kind || '|' || resource_id AS rkey FROM res0
+    SELECT *, region || '|' || kind || '|' || resource_id AS rkey
+    FROM (SELECT * FROM ec2_res UNION ALL SELECT * FROM task_res UNION ALL SELECT * FROM other_res)
     WHERE resource_id IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY region, kind, resource_id ORDER BY start_at, launch_event) = 1
 ),
 services AS MATERIALIZED (  -- CreateService: desiredCount Fargate tasks, sized by the task definition
     SELECT s.*, td.cpu, td.memory, td.arch FROM (
-        SELECT l.region, l.event_time AS start_at, l.access_key_id AS launched_by, l.event_id AS launch_event,
+        SELECT region, event_time AS start_at, access_key_id AS launched_by, event_id AS launch_event,
             split_part(coalesce(f[1], f[2], 'default'), '/', -1) AS cluster, coalesce(f[3], split_part(f[4], '/', -1)) AS svc,
             coalesce(f[5], f[6]) AS arn, greatest(coalesce(try_cast(coalesce(f[7], f[8]) AS BIGINT), 0), 0) AS desired,
             coalesce(f[9], f[10]) AS taskdef, coalesce(f[11], f[12]) AS lt, coalesce(f[13], f[14]) AS cp
-        FROM launch l, (SELECT json_extract_string(l.record, [
+        FROM (SELECT *, json_extract_string(record, [
             '$.responseElements.service.clusterArn', '$.requestParameters.cluster', '$.responseElements.service.serviceName',
             '$.requestParameters.serviceName', '$.responseElements.service.serviceArn', '$.requestParameters.serviceName',
             '$.responseElements.service.desiredCount', '$.requestParameters.desiredCount', '$.responseElements.service.taskDefinition',
             '$.requestParameters.taskDefinition', '$.responseElements.service.launchType', '$.requestParameters.launchType',
             '$.responseElements.service.capacityProviderStrategy[0].capacityProvider',
-            '$.requestParameters.capacityProviderStrategy[0].capacityProvider']) AS f) AS x
-        WHERE l.event_name = 'CreateService'
+            '$.requestParameters.capacityProviderStrategy[0].capacityProvider']) AS f
+            FROM launch WHERE event_name = 'CreateService')
     ) s
-    LEFT JOIN LATERAL (
-        SELECT t.cpu, t.memory, t.arch FROM taskdefs t
-        WHERE t.region = s.region AND t.ts <= s.start_at
-          AND (t.arn = s.taskdef OR (NOT starts_with(s.taskdef, 'arn:') AND t.family = split_part(s.taskdef, ':', 1)))
-        ORDER BY t.arn = s.taskdef DESC, t.ts DESC LIMIT 1
-    ) td ON true
+    LEFT JOIN taskdefs td ON td.region = s.region AND td.ts <= s.start_at
+        AND (td.arn = s.taskdef OR (NOT starts_with(s.taskdef, 'arn:') AND td.family = split_part(s.taskdef, ':', 1)))
     WHERE (s.lt = 'FARGATE' OR s.cp IN ('FARGATE', 'FARGATE_SPOT') OR (s.lt IS NULL AND s.cp IS NULL)) AND s.svc IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY s.launch_event ORDER BY td.arn = s.taskdef DESC NULLS LAST, td.ts DESC NULLS LAST) = 1
 ),
-ends AS MATERIALIZED (   -- events that stop, end or restart something, by anyone: region, kind, name, at, state, how
+ends AS MATERIALIZED (   -- what stops, ends or restarts something: region, kind, name, ts, state, how, inferred, n
     SELECT aws_region AS region, kind, name, event_time AS ts, state, how, inferred, n
     FROM (
         SELECT aws_region, event_time, 'instance' AS kind, id AS name,
@@ -498,12 +508,11 @@ ends AS MATERIALIZED (   -- events that stop, end or restart something, by anyon
                  WHEN by_aws(user_agent, source_ip, identity_type) THEN event_name || ' by AWS (quarantine)'
                  ELSE event_name END AS how,
             false AS inferred, NULL::BIGINT AS n
-        FROM event_rows, unnest(CASE WHEN event_name = 'BidEvictedEvent'
+        FROM (SELECT * FROM stops WHERE event_source = 'ec2.amazonaws.com') e,
+            unnest(CASE WHEN event_name = 'BidEvictedEvent'
                 THEN list_transform(json_list(json_extract(record, '$.serviceEventDetails.instanceIdSet')),
                          x -> CASE WHEN json_type(x) = 'OBJECT' THEN json_extract_string(x, '$.instanceId') ELSE json_extract_string(x, '$') END)
                 ELSE json_extract_string(record, '$.requestParameters.instancesSet.items[*].instanceId') END) AS t(id)
-        WHERE event_source = 'ec2.amazonaws.com' AND error_code IS NULL
-          AND event_name IN ('TerminateInstances', 'StopInstances', 'StartInstances', 'BidEvictedEvent')
         UNION ALL
         SELECT aws_region, event_time,
             CASE WHEN event_name = 'StopTask' THEN 'task' WHEN event_name = 'DeleteCluster' THEN 'ecs-cluster' ELSE 'service' END,
@@ -516,9 +525,7 @@ ends AS MATERIALIZED (   -- events that stop, end or restart something, by anyon
             CASE WHEN event_name = 'UpdateService' THEN try_cast(coalesce(f[4], f[5]) AS BIGINT) END
         FROM (SELECT *, json_extract_string(record, ['$.requestParameters.cluster', '$.requestParameters.task',
                   '$.requestParameters.service', '$.requestParameters.desiredCount', '$.responseElements.service.desiredCount']) AS f
-              FROM event_rows
-              WHERE event_source = 'ecs.amazonaws.com' AND error_code IS NULL
-                AND event_name IN ('StopTask', 'DeleteCluster', 'DeleteService', 'UpdateService'))
+              FROM stops WHERE event_source = 'ecs.amazonaws.com')
         WHERE event_name <> 'UpdateService' OR try_cast(coalesce(f[4], f[5]) AS BIGINT) IS NOT NULL
         UNION ALL
         SELECT aws_region, event_time, kind, name, state, event_name, false, NULL
@@ -534,14 +541,8 @@ ends AS MATERIALIZED (   -- events that stop, end or restart something, by anyon
                            json_extract_string(record, '$.requestParameters.transformJobName'),
                            json_extract_string(record, '$.requestParameters.instanceName'),
                            json_extract_string(record, '$.requestParameters.name')) AS name
-              FROM event_rows
-              WHERE error_code IS NULL AND (
-                    (event_source = 'sagemaker.amazonaws.com' AND event_name IN ('StopNotebookInstance', 'StartNotebookInstance',
-                        'DeleteNotebookInstance', 'StopTrainingJob', 'StopProcessingJob', 'StopTransformJob'))
-                 OR (event_source = 'lightsail.amazonaws.com' AND event_name IN ('DeleteInstance', 'StopInstance', 'StartInstance'))
-                 OR (event_source = 'eks.amazonaws.com' AND event_name = 'DeleteCluster')))
+              FROM stops WHERE event_source IN ('sagemaker.amazonaws.com', 'lightsail.amazonaws.com', 'eks.amazonaws.com'))
     )
-    WHERE event_time <= (SELECT until FROM lim)
 ),
 ev AS (         -- each resource's launch and what followed it, in order
     SELECT rkey, start_at AS ts, 0 AS ord, 'running' AS state, NULL AS how, false AS inferred FROM res WHERE billing <> 'none'
