@@ -97,7 +97,7 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			}
 			if queries.IsUntilBeforeFirstLaunch(err) {
 				msg := err.Error()
-				return usageErrorf("%s", msg[strings.Index(msg, "--until"):])
+				return usageErrorf("--%s", msg[strings.Index(msg, "until "):])
 			}
 			return err
 		},

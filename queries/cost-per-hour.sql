@@ -20,7 +20,7 @@ launches AS MATERIALIZED (  -- (their records are read in cost_spans, with the e
 ),
 checked AS (
     SELECT CASE WHEN $until::TIMESTAMPTZ < min(event_time)
-        THEN error('--until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
+        THEN error('until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
                    || strftime(min(event_time), '%Y-%m-%dT%H:%M:%SZ'))
         ELSE true END AS ok
     FROM launches

@@ -1,6 +1,7 @@
 -- name: cost-total
 -- description: What the compute cost in all: the estimate, its range and basis, what still runs and costs per day, and a line for AWS Support.
 -- parameters: keys, from, to, until, prices, currency, rate
+-- chart: table
 -- optional-columns: currency = currency, local, local_low, local_high, local_per_day_running
 --
 -- query cost summed: `usd` (the estimate) with `usd_low`/`usd_high`, `resources` launched,
@@ -21,7 +22,7 @@ launches AS MATERIALIZED (  -- (their records are read in cost_spans, with the e
 ),
 checked AS (
     SELECT CASE WHEN $until::TIMESTAMPTZ < min(event_time)
-        THEN error('--until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
+        THEN error('until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
                    || strftime(min(event_time), '%Y-%m-%dT%H:%M:%SZ'))
         ELSE true END AS ok
     FROM launches

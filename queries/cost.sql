@@ -1,6 +1,7 @@
 -- name: cost
 -- description: What the compute cost: resource-hours and an estimate at public list prices, per region, service and resource type.
 -- parameters: keys, from, to, until, prices, currency, rate
+-- chart: table
 -- optional-columns: currency = currency, local, local_low, local_high
 --
 -- One row per region, service, resource type and market (on-demand or spot) of what the
@@ -37,7 +38,7 @@ launches AS MATERIALIZED (  -- (their records are read in cost_spans, with the e
 ),
 checked AS (
     SELECT CASE WHEN $until::TIMESTAMPTZ < min(event_time)
-        THEN error('--until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
+        THEN error('until ' || strftime($until::TIMESTAMPTZ, '%Y-%m-%dT%H:%M:%SZ') || ' is before the first launch in scope, at '
                    || strftime(min(event_time), '%Y-%m-%dT%H:%M:%SZ'))
         ELSE true END AS ok
     FROM launches

@@ -451,9 +451,9 @@ other_res AS (  -- SageMaker notebooks and jobs (one resource per instance), Lig
                  ELSE 'job' END AS item,
             CASE WHEN event_source IN ('lambda.amazonaws.com', 'batch.amazonaws.com') THEN 'none' ELSE 'hour' END AS billing,
             CASE WHEN event_source = 'lambda.amazonaws.com'
-                     THEN 'billed per request and GB-second of its invocations, which management events do not show: not priced'
+                     THEN 'billed per request and GB-second of its invocations, which management events do not show'
                  WHEN event_source = 'batch.amazonaws.com'
-                     THEN 'runs on its compute environment (EC2 or Fargate capacity that AWS Batch launches; see it without --key): not priced here'
+                     THEN 'runs on its compute environment (EC2 or Fargate capacity that AWS Batch launches; see it without --key)'
             END AS note,
             greatest(coalesce(try_cast(coalesce(f[9], f[10], f[11], f[20]) AS BIGINT), 1), 1) AS n,
             try_cast(f[12] AS BIGINT) AS maxrt
@@ -622,8 +622,9 @@ timed AS (      -- the span's end: hi (the estimate) and lo (where the end is no
 ),
 secs AS (
     SELECT *,
-        greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0) AS run_s,
-        CASE WHEN span_end IS NOT NULL AND NOT end_inferred THEN greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0)
+        CASE WHEN hi_end IS NOT NULL THEN greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0) END AS run_s,
+        CASE WHEN hi_end IS NULL THEN NULL
+             WHEN span_end IS NOT NULL AND NOT end_inferred THEN greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0)
              WHEN kind = 'spot-request' THEN 0
              ELSE least(60, greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0)) END AS run_lo_s
     FROM timed

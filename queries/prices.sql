@@ -1,6 +1,7 @@
 -- name: prices
 -- description: The price table the cost queries use: service, region, item, market, unit, usd, source (which table, which date).
 -- parameters: prices
+-- chart: table
 --
 -- Without --prices, trailhound's own table (the view price_table; its file,
 -- queries/prices/aws-prices.csv, names the sources); with --prices FILE or live, those
