@@ -97,10 +97,10 @@ func ParseFile(path string) (Table, error) {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &se) {
-			return t, &LineError{File: path, Line: lineAt(path, se.Offset), Err: err}
+			return t, &LineError{File: path, Line: lineAt(path, se.Offset), Err: se}
 		}
 		if errors.As(err, &te) {
-			return t, &LineError{File: path, Line: lineAt(path, te.Offset), Err: err}
+			return t, &LineError{File: path, Line: lineAt(path, te.Offset), Err: te}
 		}
 		return t, err
 	case bytes.HasPrefix(trimmed, []byte(`"FormatVersion"`)) || bytes.HasPrefix(trimmed, []byte(`FormatVersion`)):
