@@ -296,4 +296,3 @@ func costPrices(ctx context.Context, e *env, st *queries.Store, p queries.Params
 	}
 	return prices.Merge(t, own), fmt.Sprintf("%s (%d prices from %s); then %s", t.Source, len(t.Prices), spec, own.Source), nil
 }
-
