@@ -426,9 +426,30 @@ func TestCostScenarios(t *testing.T) {
 	if _, ok := rows[0]["local"]; ok {
 		t.Errorf("converted columns without --currency: %v", rows[0])
 	}
+	// A spot price given is used for spot capacity (and the region's own on-demand price wins
+	// over the us-east-1 stand-in), the given table first.
+	mine := prices.Table{Name: "mine", Prices: []prices.Price{
+		{Service: "ec2", Region: "us-east-2", Item: "c5.large", Market: "spot", Unit: "hour", USD: 0.03, Source: "spot history"},
+		{Service: "ec2", Region: "ap-south-1", Item: "c5.xlarge", Market: "on-demand", Unit: "hour", USD: 0.178, Source: "my quote"}}}
+	for _, r := range rowsOf(t, st.DB, "cost", queries.Params{Keys: []string{scenarioKey}, Prices: prices.Merge(mine, prices.Embedded())}) {
+		switch str(r["region"]) + " " + str(r["resource_type"]) {
+		case "us-east-2 c5.large":
+			if float(r["price_per_hour"]) != 0.03 || !strings.HasPrefix(str(r["basis"]), "spot price;") || str(r["price_source"]) != "spot history" {
+				t.Errorf("given spot price: %v", r)
+			}
+		case "ap-south-1 c5.xlarge":
+			if float(r["price_per_hour"]) != 0.178 || strings.Contains(str(r["basis"]), "estimated") || str(r["price_source"]) != "my quote" {
+				t.Errorf("given regional price: %v", r)
+			}
+		case "us-east-1 m5.large":
+			if float(r["price_per_hour"]) != 0.096 {
+				t.Errorf("trailhound's price under the given table: %v", r)
+			}
+		}
+	}
 	// No prices: every row unknown, none zero.
 	for _, r := range rowsOf(t, st.DB, "cost", queries.Params{Keys: []string{scenarioKey}, Prices: []prices.Price{}}) {
-		if r["usd"] != nil && str(r["basis"]) != "" {
+		if r["usd"] != nil || r["price_per_hour"] != nil || !strings.Contains(str(r["basis"]), "price unknown") {
 			t.Errorf("priced without prices: %v", r)
 		}
 	}
