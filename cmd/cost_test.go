@@ -135,4 +135,8 @@ func TestQueryCostLivePrices(t *testing.T) {
 			t.Errorf("run %d: %d Price List calls, want 1 (then the store's cache)", run, calls.Load())
 		}
 	}
+	if code, _, stderr := trailhound(t, "--db", db, "query", "cost", "--prices", "live", "--until", "2022-02-07T22:00:00Z"); code != ExitUsage ||
+		calls.Load() != 1 {
+		t.Errorf("--until before the launch with --prices live: exit %d, %d calls\n%s", code, calls.Load(), stderr)
+	}
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"regexp"
@@ -85,12 +86,12 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
 			}
-			if err := costSetup(c.Context(), e, st, q, &p, opts); err != nil {
-				return err
-			}
-			rows, err := q.Run(c.Context(), st.DB, p)
+			err = costSetup(c.Context(), e, st, q, &p, opts)
 			if err == nil {
-				err = e.writeResult(rows, f, out, wholeHint)
+				var rows *sql.Rows
+				if rows, err = q.Run(c.Context(), st.DB, p); err == nil {
+					err = e.writeResult(rows, f, out, wholeHint)
+				}
 			}
 			if queries.IsUntilBeforeFirstLaunch(err) {
 				msg := err.Error()
