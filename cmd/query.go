@@ -51,6 +51,11 @@ left, the query fails (exit 2) rather than answer for nothing.
 Table cells wider than --max-width are cut and end in …; --format json or csv shows them
 whole. In table and markdown output NULL reads NULL, and the text 'NULL' reads "NULL".
 
+The cost queries (cost, cost-per-hour, cost-total) also take --until (runs with no logged end
+count to then; default the last event in the store), --prices FILE or live (default
+trailhound's own table of list prices) and --currency with --rate (amounts converted beside
+USD; not cost-per-hour).
+
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
 see queries/NAME.sql in the source, or 'trailhound query list'.`,
 		Example: `  trailhound query list
@@ -58,6 +63,8 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
   trailhound query timeline --key AKIAIOSFODNN7EXAMPLE --from 2021-11-27 --format csv > timeline.csv
   trailhound query compute-launches --key AKIAIOSFODNN7EXAMPLE --format json
   trailhound query left-running --key AKIAIOSFODNN7EXAMPLE
+  trailhound query cost --key AKIAIOSFODNN7EXAMPLE --currency KRW --rate 1180
+  trailhound query cost-total --key AKIAIOSFODNN7EXAMPLE --prices live
   trailhound query coverage --from 7d`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeQueries(false),

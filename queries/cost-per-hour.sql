@@ -35,8 +35,9 @@ hourly AS (
              THEN usd * (least(epoch_us(span_end), (h + 1) * 3600000000) - greatest(epoch_us(span_start), h * 3600000000))
                   / (epoch_us(span_end) - epoch_us(span_start))
              ELSE usd END AS part
-    FROM spans, unnest(range(epoch_us(span_start) // 3600000000,
-                             greatest(epoch_us(span_end) - 1, epoch_us(span_start)) // 3600000000 + 1)) AS r(h)
+    FROM spans, unnest(range(epoch_us(span_start) // 3600000000,        -- (at most ten years of hours a run)
+                             least(greatest(epoch_us(span_end) - 1, epoch_us(span_start)) // 3600000000 + 1,
+                                   epoch_us(span_start) // 3600000000 + 87600))) AS r(h)
     WHERE usd IS NOT NULL
 )
 SELECT make_timestamptz(h * 3600000000) AS hour, region, round(sum(part), 2) AS usd, count(DISTINCT resource_id) AS resources,
