@@ -462,3 +462,31 @@ func keysOf(m map[string]map[string]any) []string {
 	}
 	return ks
 }
+
+// TestCostHostileRecords: attacker-controlled sizes, types and counts do not break the cost
+// queries or blow them up: a service's desiredCount is capped, bad sizes are unknown sizes.
+func TestCostHostileRecords(t *testing.T) {
+	s := &scenario{t: t}
+	s.add(t0, "us-east-1", "ecs.amazonaws.com", "CreateService", "",
+		map[string]any{"cluster": "c", "serviceName": "s", "desiredCount": 99999999999, "launchType": "FARGATE", "taskDefinition": "nope"}, nil, nil)
+	s.add(t0, "us-east-1", "ecs.amazonaws.com", "RunTask", "", map[string]any{"cluster": "c"},
+		map[string]any{"tasks": []any{map[string]any{"taskArn": "arn:aws:ecs:us-east-1:1:task/c/t1", "cpu": "<script>", "memory": "-5 GB"}}}, nil)
+	s.add(t0, "us-east-1", "ec2.amazonaws.com", "RunInstances", "", map[string]any{"instanceType": "</td><script>alert(1)</script>"},
+		map[string]any{"instancesSet": items(map[string]any{"instanceId": "i-1", "launchTime": "soon", "cpuOptions": map[string]any{"coreCount": "x"}})}, nil)
+	s.add(t0.Add(time.Hour), "us-east-1", "sts.amazonaws.com", "GetCallerIdentity", "", nil, nil, nil)
+	st := openRO(t, s.store())
+	rows := rowsOf(t, st.DB, "cost", queries.Params{Keys: []string{scenarioKey}})
+	types := map[string]map[string]any{}
+	for _, r := range rows {
+		types[str(r["resource_type"])] = r
+	}
+	if r := types["</td><script>alert(1)</script>"]; r == nil || r["usd"] != nil || !near(float(r["hours"]), 1, 4) {
+		t.Errorf("a made-up instance type: %v", rows)
+	}
+	if r := types["unknown size"]; r == nil || r["usd"] != nil || num(r["resources"]) != 10001 {
+		t.Errorf("a task of no size and a service of 10^11 tasks (10,000 counted) : %v", rows)
+	}
+	for _, name := range []string{"cost-total", "cost-per-hour"} {
+		rowsOf(t, st.DB, name, queries.Params{Keys: []string{scenarioKey}})
+	}
+}
