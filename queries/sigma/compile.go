@@ -458,11 +458,11 @@ func (c *compiler) textMatch(m Matcher, t string) (string, error) {
 	case MatchRegex:
 		return fmt.Sprintf("regexp_matches(%s, %s)", t, c.bind(m.Regex)), nil
 	case MatchCIDR:
-		return fmt.Sprintf("(CASE WHEN regexp_full_match(%[1]s, '%[2]s') THEN list_reduce(list_transform(string_split(%[1]s, '.'), o -> o::BIGINT), (a, b) -> a * 256 + b) BETWEEN %[3]s AND %[4]s ELSE false END)",
+		return fmt.Sprintf("(CASE WHEN regexp_full_match(%[1]s, '%[2]s') THEN list_reduce(list_transform(string_split(%[1]s, '.'), o -> TRY_CAST(o AS BIGINT)), (a, b) -> a * 256 + b) BETWEEN %[3]s AND %[4]s ELSE false END)",
 			t, ipv4RE, c.bind(int64(m.Lo)), c.bind(int64(m.Hi))), nil
 	case MatchCompare:
 		op := map[string]string{"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[m.Op]
-		return fmt.Sprintf("(CASE WHEN regexp_full_match(%[1]s, '%[2]s') THEN %[1]s::DOUBLE %[3]s %[4]s ELSE false END)",
+		return fmt.Sprintf("(CASE WHEN regexp_full_match(%[1]s, '%[2]s') THEN TRY_CAST(%[1]s AS DOUBLE) %[3]s %[4]s ELSE false END)",
 			t, numberRE, op, c.bind(m.Num)), nil
 	}
 	return "", fmt.Errorf("matcher kind %d on text", m.Kind)

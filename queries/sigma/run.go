@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/trailhound/trailhound/queries"
 )
 
 // Levels in rising order.
@@ -307,96 +309,166 @@ func scopeArgs(q string, opts Options) []any {
 	return args
 }
 
-// Querier runs SQL: a *sql.DB, *sql.Conn or *queries.Scoped connection.
+// Querier runs SQL: a *sql.Conn or a *queries.Scoped connection.
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// Run runs the plan on db over opts' scope and returns the rows (the caller closes them).
-// A rule DuckDB refuses is moved to Skipped with DuckDB's reason and the rest run.
-func (p *Plan) Exec(ctx context.Context, db Querier, opts Options) (*sql.Rows, error) {
-	for {
-		q, args, err := p.Query(opts)
+// Result is a run's findings, held in the temporary table th_findings of the connection
+// that ran it (one row per rule and event, the columns of Columns).
+type Result struct {
+	conn  Querier
+	close func() error
+	plan  *Plan
+}
+
+// Start runs the plan on db over opts' scope (with keys, on a queries.Scoped connection, as
+// the canned queries run) into th_findings. A rule DuckDB refuses is moved to the plan's
+// Skipped with DuckDB's reason, and the others run.
+func (p *Plan) Start(ctx context.Context, db *sql.DB, opts Options) (*Result, error) {
+	res := &Result{plan: p}
+	if len(opts.Keys) > 0 {
+		sc, err := queries.NewScoped(ctx, db, queries.Params{Keys: opts.Keys, From: opts.From, To: opts.To})
 		if err != nil {
 			return nil, err
 		}
-		rows, err := db.QueryContext(ctx, q, args...)
+		res.conn, res.close = sc, sc.Close
+	} else {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("detect: %w", err)
+		}
+		res.conn = c
+		res.close = func() error {
+			if rows, err := c.QueryContext(context.Background(), "DROP TABLE IF EXISTS th_findings"); err == nil {
+				rows.Close()
+			}
+			return c.Close()
+		}
+	}
+	if err := res.exec(ctx, opts); err != nil {
+		res.Close()
+		return nil, err
+	}
+	return res, nil
+}
+
+// Close releases the run's connection.
+func (r *Result) Close() error { return r.close() }
+
+func (r *Result) query(ctx context.Context, q string, args ...any) error {
+	rows, err := r.conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	err = rows.Err()
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r *Result) exec(ctx context.Context, opts Options) error {
+	p := r.plan
+	for {
+		q, args, err := p.Query(opts)
+		if err != nil {
+			return err
+		}
+		err = r.query(ctx, "CREATE OR REPLACE TEMP TABLE th_findings AS "+q, args...)
 		if err == nil {
-			return rows, nil
+			return nil
 		}
 		if ctx.Err() != nil || len(p.Run) == 0 {
-			return nil, fmt.Errorf("detect: %w", err)
+			return fmt.Errorf("detect: %w", err)
 		}
-		bad := p.findBad(ctx, db, opts)
+		bad := r.findBad(ctx, opts)
 		if len(bad) == 0 {
-			return nil, fmt.Errorf("detect: %w", err)
+			return fmt.Errorf("detect: %w", err)
 		}
 		var keep []*Rule
-		for _, r := range p.Run {
-			if reason, ok := bad[r]; ok {
-				p.skip(r, "DuckDB cannot run it: "+reason)
+		for _, rule := range p.Run {
+			if reason, ok := bad[rule]; ok {
+				p.skip(rule, "DuckDB cannot run it: "+reason)
 				continue
 			}
-			keep = append(keep, r)
+			keep = append(keep, rule)
 		}
 		p.Run = keep
 	}
 }
 
-// findBad runs each rule alone (matching nothing: LIMIT 0) to find those DuckDB refuses.
-func (p *Plan) findBad(ctx context.Context, db Querier, opts Options) map[*Rule]string {
+// findBad runs each rule alone to find those DuckDB refuses.
+func (r *Result) findBad(ctx context.Context, opts Options) map[*Rule]string {
 	bad := map[*Rule]string{}
 	scope := wholeStoreSQL
 	if len(opts.Keys) > 0 {
 		scope = scopeSQL
 	}
-	for _, r := range p.Run {
-		q, args, err := p.statement([]*Rule{r}, scope)
-		if err != nil {
-			bad[r] = err.Error()
-			continue
+	for _, rule := range r.plan.Run {
+		q, args, err := r.plan.statement([]*Rule{rule}, scope)
+		if err == nil {
+			err = r.query(ctx, "SELECT count(*) FROM ("+q+")", append(args, scopeArgs(q, opts)...)...)
 		}
-		rows, err := db.QueryContext(ctx, q+" LIMIT 0", append(args, scopeArgs(q, opts)...)...)
-		if err != nil {
-			bad[r] = firstLine(err.Error())
-			continue
+		if err != nil && ctx.Err() == nil {
+			bad[rule] = firstLine(err.Error())
 		}
-		rows.Close()
 	}
 	return bad
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// Rows returns the findings in time order (then rule id, event id); the caller closes them.
+func (r *Result) Rows(ctx context.Context) (*sql.Rows, error) {
+	rows, err := r.conn.QueryContext(ctx, "SELECT * FROM th_findings ORDER BY event_time NULLS LAST, rule_id, event_id")
+	if err != nil {
+		return nil, fmt.Errorf("detect: read findings: %w", err)
 	}
-	return s
+	return rows, nil
+}
+
+// Summary counts the findings by rule and level; loadProblems are the files and rules
+// that did not load.
+func (r *Result) Summary(ctx context.Context, loadProblems []Problem) (Summary, error) {
+	p := r.plan
+	s := Summary{Loaded: len(p.Rules), Run: len(p.Run), Fired: map[string]int{}, Titles: map[string]string{}, Levels: map[string]string{}, ByLevel: map[string]int{}}
+	s.Skipped = append(append(s.Skipped, loadProblems...), p.Skipped...)
+	for _, rule := range p.Run {
+		s.Titles[rule.Key()], s.Levels[rule.Key()] = rule.Title, rule.Level
+		if rule.Builtin {
+			s.Builtin++
+		}
+	}
+	rows, err := r.conn.QueryContext(ctx, "SELECT rule_id, level, count(*) FROM th_findings GROUP BY ALL")
+	if err != nil {
+		return s, fmt.Errorf("detect: count findings: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, level string
+		var n int
+		if err := rows.Scan(&id, &level, &n); err != nil {
+			return s, fmt.Errorf("detect: count findings: %w", err)
+		}
+		s.Fired[id] += n
+		s.ByLevel[level] += n
+		s.Findings += n
+	}
+	return s, rows.Err()
 }
 
 // Summary is what a run found, for the summary on stderr.
 type Summary struct {
 	Loaded   int            // rules loaded
+	Builtin  int            // of the rules run, trailhound's own
 	Run      int            // rules run
 	Skipped  []Problem      // files and rules not loaded or not run, with why
 	Fired    map[string]int // findings per rule that fired (key: rule id)
 	Titles   map[string]string
+	Levels   map[string]string
 	ByLevel  map[string]int // findings per level
 	Findings int
-}
-
-// Summarize counts findings from the result's rule_id and level columns.
-func (p *Plan) Summarize(loadProblems []Problem, ruleIDs, levels []string) Summary {
-	s := Summary{Loaded: len(p.Rules), Run: len(p.Run), Fired: map[string]int{}, Titles: map[string]string{}, ByLevel: map[string]int{}}
-	s.Skipped = append(append(s.Skipped, loadProblems...), p.Skipped...)
-	for _, r := range p.Run {
-		s.Titles[r.Key()] = r.Title
-	}
-	for i, id := range ruleIDs {
-		s.Fired[id]++
-		s.ByLevel[levels[i]]++
-		s.Findings++
-	}
-	return s
 }
 
 // ErrNoRules means no rule could be loaded.
@@ -418,3 +490,10 @@ func (s Summary) FiredRules() []string {
 }
 
 var _ Querier = (*sql.DB)(nil)
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
