@@ -570,21 +570,14 @@ func refFlagged(r *Rule, evs []refEvent) []flagged {
 			items = append(items, it)
 		}
 	}
-	count := func(win []item) float64 {
-		set := map[string]bool{}
-		for _, w := range win {
-			switch corr.Type {
-			case "event_count":
-				set[w.id] = true
-			case "value_count":
-				if w.hasV {
-					set[w.v] = true
-				}
-			case "temporal":
-				set[strconv.Itoa(w.src)] = true
-			}
+	key := func(w item) (string, bool) {
+		switch corr.Type {
+		case "event_count":
+			return w.id, true
+		case "value_count":
+			return w.v, w.hasV
 		}
-		return float64(len(set))
+		return strconv.Itoa(w.src), true
 	}
 	cond := corr.Cond
 	if len(cond) == 0 {
@@ -598,35 +591,68 @@ func refFlagged(r *Rule, evs []refEvent) []flagged {
 		}
 		return true
 	}
-	var out []flagged
-	for _, e := range items {
-		var group []item
-		for _, o := range items {
-			if o.group == e.group {
-				group = append(group, o)
-			}
+	groups := map[string][]item{}
+	var order []string
+	for _, it := range items {
+		if _, ok := groups[it.group]; !ok {
+			order = append(order, it.group)
 		}
+		groups[it.group] = append(groups[it.group], it)
+	}
+	var out []flagged
+	for _, g := range order {
+		group := groups[g]
 		if corr.Timespan == 0 {
-			if holds(count(group)) {
-				out = append(out, e.flagged)
+			set := map[string]bool{}
+			for _, w := range group {
+				if k, ok := key(w); ok {
+					set[k] = true
+				}
+			}
+			if holds(float64(len(set))) {
+				for _, w := range group {
+					out = append(out, w.flagged)
+				}
 			}
 			continue
 		}
-		// e is flagged when a window [t_j - span, t_j] ending at an event j of its group
-		// holds e and satisfies the condition
-		for _, j := range group {
-			if j.t.Before(e.t) || j.t.Sub(e.t) > corr.Timespan {
-				continue
-			}
-			var win []item
-			for _, o := range group {
-				if !o.t.After(j.t) && j.t.Sub(o.t) <= corr.Timespan {
-					win = append(win, o)
+		sort.SliceStable(group, func(i, j int) bool { return group[i].t.Before(group[j].t) })
+		// fire[j]: the window [t_j - span, t_j] (every event of the group in it, those at
+		// t_j too) meets the condition
+		fire := make([]bool, len(group))
+		counts := map[string]int{}
+		lo, hi := 0, 0
+		for j := range group {
+			for hi < len(group) && !group[hi].t.After(group[j].t) {
+				if k, ok := key(group[hi]); ok {
+					counts[k]++
 				}
+				hi++
 			}
-			if holds(count(win)) {
+			for group[j].t.Sub(group[lo].t) > corr.Timespan {
+				if k, ok := key(group[lo]); ok {
+					if counts[k]--; counts[k] == 0 {
+						delete(counts, k)
+					}
+				}
+				lo++
+			}
+			fire[j] = holds(float64(len(counts)))
+		}
+		// an event is flagged when a firing window holds it: some j with t_e <= t_j <= t_e + span
+		next := make([]int, len(group)+1) // next[i]: the first firing index >= i
+		next[len(group)] = len(group)
+		for i := len(group) - 1; i >= 0; i-- {
+			next[i] = next[i+1]
+			if fire[i] {
+				next[i] = i
+			}
+		}
+		for i, e := range group {
+			first := sort.Search(len(group), func(k int) bool { return !group[k].t.Before(e.t) })
+			_ = i
+			if j := next[first]; j < len(group) && group[j].t.Sub(e.t) <= corr.Timespan {
 				out = append(out, e.flagged)
-				break
 			}
 		}
 	}
