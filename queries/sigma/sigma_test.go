@@ -95,6 +95,16 @@ func realStore(t testing.TB) *queries.Store {
 	return st
 }
 
+func openStore(t testing.TB, db string) *queries.Store {
+	t.Helper()
+	st, err := queries.Open(context.Background(), db, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 // allRules loads the built-in rules and SigmaHQ's (rules/ and unsupported/).
 func allRules(t testing.TB) ([]*Rule, []Problem) {
 	t.Helper()
