@@ -396,11 +396,11 @@ func parseDetection(n *yaml.Node) (*Detection, error) {
 	for _, c := range conds {
 		x, agg, err := parseCondition(c, d.Searches)
 		if err != nil {
-			return nil, errf("condition %q: %v", c, err)
+			return nil, errf("condition %q: %v", short(c), err)
 		}
 		if agg != nil {
 			if len(conds) > 1 {
-				return nil, errf("condition %q: an aggregation in a list of conditions is not supported", c)
+				return nil, errf("condition %q: an aggregation in a list of conditions is not supported", short(c))
 			}
 			d.Agg = agg
 		}
@@ -1144,4 +1144,12 @@ func checkFieldName(f string, aliases map[string]map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// short cuts s for a message.
+func short(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:77]) + "..."
+	}
+	return s
 }
