@@ -164,3 +164,109 @@ func TestHostileRuleFiles(t *testing.T) {
 	}
 	golden(t, "hostile-rules.txt", []byte(b.String()))
 }
+
+// TestRealdataFindings: SigmaHQ's rules and trailhound's over every real sample: the
+// findings are a golden file (rule, author, event), and the technique each Stratus Red Team
+// detonation documents is found by the rule written for it.
+func TestRealdataFindings(t *testing.T) {
+	st := realStore(t)
+	rules, _ := allRules(t)
+	p := Prepare(rules, "")
+	res, err := p.Start(context.Background(), st.DB, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	rows, err := res.conn.QueryContext(context.Background(), `
+		SELECT f.rule_id, f.title, f.author, f.event_id, f.event_name, o.uri
+		FROM th_findings f
+		JOIN (SELECT s.event_id, min(sf.uri) AS uri FROM event_sources s JOIN source_files sf USING (file_id) GROUP BY ALL) o USING (event_id)
+		ORDER BY f.rule_id, f.event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	byFile := map[string]map[string]bool{} // detonation file -> rule titles that fired on it
+	perRule := map[string]int{}
+	var b strings.Builder
+	for rows.Next() {
+		var id, title, author, ev, name, uri string
+		if err := rows.Scan(&id, &title, &author, &ev, &name, &uri); err != nil {
+			t.Fatal(err)
+		}
+		rel := uri
+		if i := strings.Index(uri, "/realdata/"); i >= 0 {
+			rel = uri[i+len("/realdata/"):]
+		}
+		if i := strings.Index(uri, "/testdata/"); i >= 0 {
+			rel = uri[i+1:]
+		}
+		perRule[id]++
+		if perRule[id] <= 20 { // the golden file keeps the first 20 findings of each rule
+			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", id, title, author, ev, name, rel)
+		}
+		base := filepath.Base(uri)
+		if byFile[base] == nil {
+			byFile[base] = map[string]bool{}
+		}
+		byFile[base][title] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for id := range perRule {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	fmt.Fprintf(&b, "# findings per rule\n")
+	for _, id := range ids {
+		fmt.Fprintf(&b, "%s\t%d\n", id, perRule[id])
+	}
+	golden(t, "realdata-findings.tsv", []byte(b.String()))
+
+	// Stratus Red Team detonation -> the rule written for its technique
+	want := map[string][]string{
+		"aws.defense-evasion.cloudtrail-delete.json":                    {"AWS CloudTrail Important Change", "CloudTrail logging stopped, deleted or narrowed"},
+		"aws.defense-evasion.cloudtrail-stop.json":                      {"AWS CloudTrail Important Change", "CloudTrail logging stopped, deleted or narrowed"},
+		"aws.defense-evasion.cloudtrail-event-selectors.json":           {"CloudTrail logging stopped, deleted or narrowed"},
+		"aws.defense-evasion.vpc-remove-flow-logs.json":                 {"AWS VPC Flow Logs Deleted"},
+		"aws.defense-evasion.organizations-leave.json":                  {"Security monitoring disabled (GuardDuty, Config, Security Hub, Access Analyzer)"},
+		"aws.defense-evasion.bedrock-guardrail-delete.json":             {"AWS Bedrock Guardrail Deleted"},
+		"aws.exfiltration.ec2-share-ebs-snapshot.json":                  {"AWS Snapshot Backup Exfiltration", "Snapshot or machine image shared with another account or made public"},
+		"aws.exfiltration.ec2-share-ami.json":                           {"Snapshot or machine image shared with another account or made public"},
+		"aws.exfiltration.rds-share-snapshot.json":                      {"Snapshot or machine image shared with another account or made public"},
+		"aws.exfiltration.ec2-security-group-open-port-22-ingress.json": {"Ingress/Egress Security Group Modification"},
+		// SigmaHQ's aws_ec2_startup_script_change expects requestParameters.attribute: userData;
+		// this detonation sends requestParameters.userData, which the built-in rule reads too.
+		"aws.execution.ec2-user-data.json":                                 {"EC2 instance user data read or changed"},
+		"aws.discovery.ec2-download-user-data.json":                        {"EC2 instance user data read or changed"},
+		"aws.execution.ssm-send-command.json":                              {"Potential Malicious Usage of CloudTrail System Manager"},
+		"aws.persistence.iam-create-admin-user.json":                       {"IAM user created", "Administrator policy attached to a user, role or group"},
+		"aws.persistence.iam-create-user-login-profile.json":               {"Console password set for an IAM user"},
+		"aws.persistence.iam-backdoor-user.json":                           {"Access key created for another IAM user"},
+		"aws.privilege-escalation.iam-update-user-login-profile.json":      {"AWS User Login Profile Was Modified", "Console password set for an IAM user"},
+		"aws.persistence.iam-backdoor-role.json":                           {"Role trust policy lets in another AWS account or anyone"},
+		"aws.persistence.iam-create-backdoor-role.json":                    {"IAM role created", "Role trust policy lets in another AWS account or anyone"},
+		"aws.initial-access.console-login-without-mfa.json":                {"AWS Successful Console Login Without MFA"},
+		"aws.persistence.sts-federation-token.json":                        {"Federation token minted with an IAM user's key"},
+		"aws.credential-access.ec2-get-password-data.json":                 {"Secrets, parameters or instance passwords read in bulk"},
+		"aws.credential-access.secretsmanager-retrieve-secrets.json":       {"Secrets, parameters or instance passwords read in bulk"},
+		"aws.credential-access.secretsmanager-batch-retrieve-secrets.json": {"Secrets, parameters or instance passwords read in bulk"},
+		"aws.credential-access.ssm-retrieve-securestring-parameters.json":  {"Secrets, parameters or instance passwords read in bulk"},
+		"aws.credential-access.ec2-steal-instance-credentials.json":        {"EC2 instance credentials validated from outside the instance"},
+		"aws.persistence.lambda-layer-extension.json":                      {"AWS New Lambda Layer Attached"},
+	}
+	for file, titles := range want {
+		for _, title := range titles {
+			if !byFile[file][title] {
+				var got []string
+				for g := range byFile[file] {
+					got = append(got, g)
+				}
+				sort.Strings(got)
+				t.Errorf("%s: %q did not fire (fired: %v)", file, title, got)
+			}
+		}
+	}
+}
