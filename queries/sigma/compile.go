@@ -194,34 +194,38 @@ func (c *compiler) atom(it *Item, m Matcher) (string, error) {
 		return fmt.Sprintf("coalesce(list_bool_or(list_transform(%s, %s -> list_bool_or(list_transform(%s, %s -> coalesce(%s, false))))), false)",
 			c.values(it.Path), x, c.values(m.Ref), y, cmp), nil
 	}
-	l := c.fresh("l")
+	// One JSON read gives the text when no array is on the path (a path through an array
+	// reads as NULL, a value that is an array as text starting with "["); only then are
+	// the types along the path read, and only with an array on it every way through arrays.
+	s, ty := c.fresh("s"), c.fresh("ty")
 	n := len(it.Path)
-	prefixes := make([]string, n)
-	var arrayChecks []string
+	var prefixes []string
 	for i := range it.Path {
-		prefixes[i] = jsonPath(it.Path[:i+1], nil)
-		arrayChecks = append(arrayChecks, fmt.Sprintf("starts_with(%s[%d]::VARCHAR, '[')", l, i+1))
+		prefixes = append(prefixes, jsonPath(it.Path[:i+1], nil))
 	}
-	one := fmt.Sprintf("%s[%d]", l, n)
-	var onePred, listPred string
+	hasArray := fmt.Sprintf("list_contains(%s, 'ARRAY')", ty)
+	var onePred, sure, listPred string
 	switch m.Kind {
 	case MatchNull:
-		onePred = fmt.Sprintf("(%[1]s IS NULL OR %[1]s::VARCHAR = 'null')", one)
+		sure = "false"
+		onePred = fmt.Sprintf("(%[1]s[%[2]d] IS NULL OR %[1]s[%[2]d] = 'NULL')", ty, n)
 		x := c.fresh("x")
 		listPred = fmt.Sprintf("(len(%[1]s) = 0 OR coalesce(list_bool_or(list_transform(%[1]s, %[2]s -> %[2]s::VARCHAR = 'null')), false))",
 			c.slowValues(it.Path), x)
 	case MatchExists:
-		onePred = fmt.Sprintf("(%s IS NOT NULL)", one)
+		sure = strconv.FormatBool(m.Exists)
+		onePred = fmt.Sprintf("(%s[%d] IS NOT NULL)", ty, n)
 		listPred = c.slowExists(it.Path)
 		if !m.Exists {
 			onePred, listPred = "(NOT "+onePred+")", "(NOT "+listPred+")"
 		}
 	default:
-		t, err := c.textMatch(m, textOf(one))
+		t, err := c.textMatch(m, s)
 		if err != nil {
 			return "", err
 		}
-		onePred = "coalesce(" + t + ", false)"
+		sure = "coalesce(" + t + ", false)"
+		onePred = sure
 		x := c.fresh("x")
 		tx, err := c.textMatch(m, textOf(x))
 		if err != nil {
@@ -229,8 +233,9 @@ func (c *compiler) atom(it *Item, m Matcher) (string, error) {
 		}
 		listPred = fmt.Sprintf("coalesce(list_bool_or(list_transform(%s, %s -> coalesce(%s, false))), false)", c.slowValues(it.Path), x, tx)
 	}
-	jsonPred := fmt.Sprintf("(list_transform([json_extract(e.record, [%s])], %s -> CASE WHEN coalesce(%s, false) THEN %s ELSE %s END))[1]",
-		strings.Join(prefixes, ", "), l, strings.Join(arrayChecks, " OR "), listPred, onePred)
+	jsonPred := fmt.Sprintf("(list_transform([json_extract_string(e.record, %[1]s)], %[2]s -> CASE WHEN %[2]s IS NOT NULL AND NOT "+arrayText("%[2]s")+" THEN %[3]s "+
+		"ELSE (list_transform([json_type(e.record, [%[4]s])], %[5]s -> CASE WHEN %[6]s THEN %[7]s ELSE %[8]s END))[1] END))[1]",
+		prefixes[n-1], s, sure, strings.Join(prefixes, ", "), ty, hasArray, listPred, onePred)
 	tc, ok := typedColumns[it.Field]
 	if !ok {
 		return jsonPred, nil
@@ -249,11 +254,11 @@ func (c *compiler) atom(it *Item, m Matcher) (string, error) {
 		}
 		fast = "coalesce(" + t + ", false)"
 	}
-	s := fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL AND NOT starts_with(%[1]s, '[') THEN %[2]s ", col, fast)
+	out := fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL AND NOT "+arrayText("%[1]s")+" THEN %[2]s ", col, fast)
 	if strict(m) && tc.parent != "false" {
-		s += fmt.Sprintf("WHEN %s IS NULL AND %s THEN false ", col, tc.parent)
+		out += fmt.Sprintf("WHEN %s IS NULL AND %s THEN false ", col, tc.parent)
 	}
-	return s + "ELSE " + jsonPred + " END", nil
+	return out + "ELSE " + jsonPred + " END", nil
 }
 
 // strict reports whether m can match only a non-empty text (so a NULL typed column, which
@@ -303,6 +308,8 @@ func (c *compiler) necessary(it *Item) string {
 	if it.All {
 		op = " AND "
 	}
+	// starts_with keeps the prefilter simple enough for DuckDB to push into the scan (the
+	// record is then read only for the rows it lets through)
 	s := fmt.Sprintf("(%s OR starts_with(%s, '[')", strings.Join(vals, op), col)
 	if tc.parent != "true" {
 		s += fmt.Sprintf(" OR (%s IS NULL AND NOT %s)", col, tc.parent)
@@ -547,4 +554,11 @@ func compileMatches(r *Rule, idx int, scope string, c *compiler) (string, error)
 // interval is a duration as a SQL interval literal (the compiler's own number).
 func interval(d time.Duration) string {
 	return fmt.Sprintf("INTERVAL '%d microseconds'", d.Microseconds())
+}
+
+// arrayText is SQL that is true when the text t could be an array's JSON text (an array's
+// text is valid JSON starting with "["; a string such as "[S3Console/0.4, ...]" is not), so
+// that a text column holding it decides the value only when this is false.
+func arrayText(t string) string {
+	return fmt.Sprintf("coalesce(json_type(CASE WHEN starts_with(%[1]s, '[') AND json_valid(%[1]s) THEN %[1]s END) = 'ARRAY', false)", t)
 }

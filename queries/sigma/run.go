@@ -140,7 +140,7 @@ func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
 	var idxs []int64
 	for i, r := range rules {
 		c := &compiler{prefix: fmt.Sprintf("r%d_", i)}
-		s, err := ruleMatches(r, i, scope, c, 0)
+		s, err := ruleMatches(r, i, scope, c, 0, false)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: %w", r.Ref(), err)
 		}
@@ -174,8 +174,14 @@ ORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id`
 	return q, args, nil
 }
 
-// ruleMatches is a SELECT of (rule_idx, the match columns) for the events r flags.
-func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int) (string, error) {
+// ruleMatches is a SELECT of (rule_idx, the match columns, and record when withRecord) for
+// the events r flags. Only a rule inside a correlation needs the record (for its group-by
+// and value fields); everywhere else leaving it out keeps the rows small.
+func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRecord bool) (string, error) {
+	rec, recCol := "", ""
+	if withRecord {
+		rec, recCol = ", e.record", ", record"
+	}
 	if d := r.Detection; d != nil && d.Agg == nil {
 		where, err := c.condition(d.Condition, d)
 		if err != nil {
@@ -184,8 +190,8 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int) (string
 		if nc := c.necessaryOf(d.Condition, d); nc != "" {
 			where = nc + " AND " + where
 		}
-		return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip, e.record\nFROM %s e\nWHERE %s",
-			idx, scope, where), nil
+		return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
+			idx, rec, scope, where), nil
 	}
 	corr := r.Correlation
 	if corr == nil { // the older aggregation form: a correlation over the rule's own condition
@@ -208,7 +214,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int) (string
 	}
 	var base []string
 	for j, u := range corr.resolved {
-		s, err := ruleMatches(u, j, scope, c, depth+1)
+		s, err := ruleMatches(u, j, scope, c, depth+1, true)
 		if err != nil {
 			return "", err
 		}
@@ -218,13 +224,17 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int) (string
 			if m, ok := corr.Aliases[g]; ok {
 				field = m[u.Name]
 			}
-			groups = append(groups, fmt.Sprintf("json_extract_string(b.record, %s) AS g%d", jsonPath(strings.Split(field, "."), nil), gi))
+			groups = append(groups, fieldText(field)+fmt.Sprintf(" AS g%d", gi))
 		}
 		val := "NULL::VARCHAR AS v"
 		if corr.Field != "" {
-			val = fmt.Sprintf("json_extract_string(b.record, %s) AS v", jsonPath(strings.Split(corr.Field, "."), nil))
+			val = fieldText(corr.Field) + " AS v"
 		}
-		cols := append([]string{"b.*", val}, groups...)
+		star := "b.* EXCLUDE (record)"
+		if withRecord {
+			star = "b.*"
+		}
+		cols := append([]string{star, val}, groups...)
 		base = append(base, fmt.Sprintf("SELECT %s FROM (%s) b", strings.Join(cols, ", "), s))
 	}
 	var part []string
@@ -255,18 +265,41 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int) (string
 	}
 	hit := strings.Join(conds, " AND ")
 	union := strings.Join(base, "\nUNION ALL\n")
+	cols := "rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip" + recCol
 	if corr.Timespan == 0 { // the older form without timeframe: the whole scope at once
-		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip, record FROM (
+		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, %s OVER (%s) AS n FROM (%s) u
-) WHERE %s`, idx, agg, partition, union, hit), nil
+) WHERE %s`, idx, recCol, agg, partition, union, hit), nil
 	}
 	span := interval(corr.Timespan)
-	return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip, record FROM (
+	gcols := ""
+	for _, p := range part {
+		gcols += ", " + p
+	}
+	// counted: the rows with n, the count in the window [t - span, t] that ends at each
+	// row (the rows at t included).
+	var counted string
+	frame := fmt.Sprintf("OVER (%s ORDER BY event_time RANGE BETWEEN %s PRECEDING AND CURRENT ROW)", partition, span)
+	switch corr.Type {
+	case "event_count": // an event counts once in its group, whichever of the rules matched it
+		counted = fmt.Sprintf(`SELECT *, count(*) %s AS n FROM (
+        SELECT * FROM u WHERE event_time IS NOT NULL QUALIFY row_number() OVER (PARTITION BY event_id%s ORDER BY rule_idx) = 1)`, frame, gcols)
+	case "temporal": // the rules with an event in the window
+		var terms []string
+		for j := range corr.resolved {
+			terms = append(terms, fmt.Sprintf("bool_or(rule_idx = %d) %s::INTEGER", j, frame))
+		}
+		counted = fmt.Sprintf("SELECT *, %s AS n FROM u WHERE event_time IS NOT NULL", strings.Join(terms, " + "))
+	case "value_count":
+		counted = fmt.Sprintf("SELECT *, count(DISTINCT v) %s AS n FROM u WHERE event_time IS NOT NULL", frame)
+		_ = cols
+	}
+	return fmt.Sprintf(`SELECT * FROM (WITH u AS (%s)
+SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, bool_or(%s) OVER (%s ORDER BY event_time RANGE BETWEEN CURRENT ROW AND %s FOLLOWING) AS hit FROM (
-        SELECT *, %s OVER (%s ORDER BY event_time RANGE BETWEEN %s PRECEDING AND CURRENT ROW) AS n
-        FROM (%s) u WHERE event_time IS NOT NULL
+        %s
     )
-) WHERE hit`, idx, hit, partition, span, agg, partition, span, union), nil
+) WHERE hit)`, union, idx, recCol, hit, partition, span, counted), nil
 }
 
 // Query is the SQL of the plan over opts' scope, and its arguments (every rule value
@@ -496,4 +529,30 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// nullCols are NULL stand-ins for the columns of a correlation's rows (u), for the marks
+// that are not rows: rule_idx ... record, v and the group columns are rebuilt by position.
+func nullCols(groups int, withRecord bool) string {
+	c := "NULL::BIGINT, NULL::VARCHAR, event_time, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR"
+	if withRecord {
+		c += ", NULL::VARCHAR"
+	}
+	c += ", NULL::VARCHAR" // v
+	for i := 0; i < groups; i++ {
+		c += ", NULL::VARCHAR"
+	}
+	return c
+}
+
+// fieldText is json_extract_string(record, field) of a matched row b: a group-by or
+// value_count field, read through objects only (an array on the way gives NULL), an
+// array or object as its JSON text. A typed column holds the same text except that it is
+// NULL for "": read the record only then.
+func fieldText(field string) string {
+	jes := fmt.Sprintf("json_extract_string(b.record, %s)", jsonPath(strings.Split(field, "."), nil))
+	if tc, ok := typedColumns[field]; ok && (tc.col == "aws_region" || tc.col == "event_name" || tc.col == "access_key_id" || tc.col == "source_ip") {
+		return fmt.Sprintf("coalesce(b.%s, %s)", tc.col, jes) // the columns a matched row carries
+	}
+	return jes
 }
