@@ -87,5 +87,27 @@ func TestGeneratedIncident(t *testing.T) {
 		if steps < 10 || owner < 100 {
 			t.Fatalf("seed %d: %d attacker persistence steps and %d owner events: not the incident", seed, steps, owner)
 		}
+
+		// what the evidence pack will show: the techniques on the leaked key's lineage
+		ts, sum, err := Observed(context.Background(), st.DB, nil, Options{Keys: []string{m.LeakedKey}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byTactic := map[string][]string{}
+		for _, x := range ts {
+			byTactic[x.Tactic] = append(byTactic[x.Tactic], x.Title)
+			if x.Events != len(x.EventIDs) || x.First.After(x.Last) || x.Author == "" {
+				t.Errorf("seed %d: technique %+v is inconsistent", seed, x)
+			}
+		}
+		for tactic, title := range map[string]string{"persistence": "IAM user created", "privilege-escalation": "Administrator policy attached to a user, role or group",
+			"impact": "EC2 instances launched in many regions within an hour", "initial-access": "Access key used from an offensive Linux distribution"} {
+			if !slices.Contains(byTactic[tactic], title) {
+				t.Errorf("seed %d: lineage techniques under %s: %v, want %q", seed, tactic, byTactic[tactic], title)
+			}
+		}
+		if sum.Findings == 0 || sum.Run == 0 {
+			t.Errorf("seed %d: summary %+v", seed, sum)
+		}
 	}
 }
