@@ -61,6 +61,9 @@ skipped and why, which fired, and the findings by level.`,
 			if err != nil {
 				return err
 			}
+			if c.Flags().Changed("key") && len(p.Keys) == 0 {
+				return usageErrorf("--key is empty")
+			}
 			var rules []*sigma.Rule
 			var probs []sigma.Problem
 			if !opts.noBuiltin {
