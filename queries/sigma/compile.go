@@ -518,39 +518,6 @@ func likePattern(ps []GlobPart) string {
 	return b.String()
 }
 
-// matchColumns are what a compiled rule selects for each event it matches.
-const matchColumns = "e.event_id, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip, e.record"
-
-// Compiled is a rule as SQL: Matches selects (rule, event_id, event_time, aws_region,
-// event_name, access_key_id, source_ip, record) for every event of the scope it matches.
-type Compiled struct {
-	Rule  *Rule
-	Index int
-	SQL   string
-	Args  []any
-}
-
-// scopeSQL is the events a rule runs over: lineage_events (queries/macros.sql) of the
-// keys and window bound as $keys, $from, $to, as the canned queries have it.
-const scopeSQL = "lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)"
-
-// wholeStoreSQL is the scope without keys: every event in [$from, $to).
-const wholeStoreSQL = "(SELECT * FROM event_rows WHERE ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ) AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ))"
-
-// compileMatches compiles a detection rule to the SELECT of its matching events over
-// scope (a table expression).
-func compileMatches(r *Rule, idx int, scope string, c *compiler) (string, error) {
-	d := r.Detection
-	where, err := c.condition(d.Condition, d)
-	if err != nil {
-		return "", err
-	}
-	if nc := c.necessaryOf(d.Condition, d); nc != "" {
-		where = nc + " AND " + where
-	}
-	return fmt.Sprintf("SELECT %d AS rule_idx, %s FROM %s e WHERE %s", idx, matchColumns, scope, where), nil
-}
-
 // interval is a duration as a SQL interval literal (the compiler's own number).
 func interval(d time.Duration) string {
 	return fmt.Sprintf("INTERVAL '%d microseconds'", d.Microseconds())
@@ -562,3 +529,10 @@ func interval(d time.Duration) string {
 func arrayText(t string) string {
 	return fmt.Sprintf("coalesce(json_type(CASE WHEN starts_with(%[1]s, '[') AND json_valid(%[1]s) THEN %[1]s END) = 'ARRAY', false)", t)
 }
+
+// scopeSQL is the events a rule runs over: lineage_events (queries/macros.sql) of the
+// keys and window bound as $keys, $from, $to, as the canned queries have it.
+const scopeSQL = "lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)"
+
+// wholeStoreSQL is the scope without keys: every event in [$from, $to).
+const wholeStoreSQL = "(SELECT * FROM event_rows WHERE ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ) AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ))"

@@ -778,10 +778,6 @@ func (it *Item) build(vals []value) error {
 		}
 		it.Values = append(it.Values, ms)
 	}
-	if kind == "re" && it.Field == "" {
-		// keywords with re: searched in the record's text, like other keywords
-		return nil
-	}
 	return nil
 }
 

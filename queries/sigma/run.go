@@ -3,7 +3,6 @@ package sigma
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -25,13 +24,12 @@ type Plan struct {
 	Rules    []*Rule   // loaded rules (detections and correlations), in load order
 	Run      []*Rule   // those whose findings are reported
 	Skipped  []Problem // loaded but not run, and why
-	compiled map[*Rule]bool
 }
 
 // Prepare resolves correlations, checks every rule compiles, and picks the rules to report:
 // all but those below minLevel and the rules a correlation uses without generate: true.
 func Prepare(rules []*Rule, minLevel string) *Plan {
-	p := &Plan{Rules: rules, compiled: map[*Rule]bool{}}
+	p := &Plan{Rules: rules}
 	byRef := map[string][]*Rule{}
 	seenID := map[string]*Rule{}
 	var ok []*Rule
@@ -504,8 +502,6 @@ type Summary struct {
 	Findings int
 }
 
-// ErrNoRules means no rule could be loaded.
-var ErrNoRules = errors.New("no rules to run")
 
 // FiredRules returns the ids of the rules that fired, most findings first.
 func (s Summary) FiredRules() []string {
