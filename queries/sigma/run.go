@@ -21,9 +21,9 @@ func LevelRank(level string) int { return slices.Index(Levels, strings.ToLower(l
 // Plan is a rule set ready to run: the rules that run (each its own finding rows), the
 // ones that do not and why.
 type Plan struct {
-	Rules    []*Rule   // loaded rules (detections and correlations), in load order
-	Run      []*Rule   // those whose findings are reported
-	Skipped  []Problem // loaded but not run, and why
+	Rules   []*Rule   // loaded rules (detections and correlations), in load order
+	Run     []*Rule   // those whose findings are reported
+	Skipped []Problem // loaded but not run, and why
 }
 
 // Prepare resolves correlations, checks every rule compiles, and picks the rules to report:
@@ -501,7 +501,6 @@ type Summary struct {
 	ByLevel  map[string]int // findings per level
 	Findings int
 }
-
 
 // FiredRules returns the ids of the rules that fired, most findings first.
 func (s Summary) FiredRules() []string {
