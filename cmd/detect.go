@@ -80,7 +80,7 @@ skipped and why, which fired, and the findings by level.`,
 				return err
 			}
 			defer st.Close()
-			if _, err := warnMissingKeys(c.Context(), e, st, p.Keys); err != nil {
+			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
 			}
 			plan := sigma.Prepare(rules, opts.level)
