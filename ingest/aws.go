@@ -141,13 +141,20 @@ func endpointOf(err error) string {
 // shortAWSError is the innermost part of an AWS error worth saying: what the network
 // said, or the service's error code and message.
 func shortAWSError(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode() + ": " + ae.ErrorMessage()
-	}
+	status := ""
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
-		return fmt.Sprintf("HTTP %d", re.Response.StatusCode)
+		status = fmt.Sprintf("HTTP %d", re.Response.StatusCode)
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() != "" {
+		if status != "" {
+			return status + " " + ae.ErrorCode() + ": " + ae.ErrorMessage()
+		}
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	if status != "" {
+		return status
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

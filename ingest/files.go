@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"syscall"
 )
@@ -37,8 +38,11 @@ func NewFiles(paths, exclude []string, log *slog.Logger) Files {
 	return Files{Paths: paths, Exclude: exclude, Log: log, listed: &listCounts{}}
 }
 
-// listCounts is what a source has listed so far.
-type listCounts struct{ objects, bytes atomic.Int64 }
+// listCounts is what a source has listed so far, and whether that is all.
+type listCounts struct {
+	objects, bytes atomic.Int64
+	all            atomic.Bool
+}
 
 // Listed reports the files listed and their bytes, for the progress line.
 func (f Files) Listed() (objects, bytes int64) {
@@ -47,6 +51,10 @@ func (f Files) Listed() (objects, bytes int64) {
 	}
 	return f.listed.objects.Load(), f.listed.bytes.Load()
 }
+
+// ListedAll reports whether the walk is over, so that Listed is the total: the files are
+// sent only once every path has been walked.
+func (f Files) ListedAll() bool { return f.listed != nil && f.listed.all.Load() }
 
 // List walks the paths and sends every regular file, then what was skipped or is
 // unreadable. A path that does not exist is an error before anything is read.
@@ -80,6 +88,7 @@ func (f Files) List(ctx context.Context, out chan<- Object) error {
 			f.listed.objects.Add(1)
 			f.listed.bytes.Add(e.size)
 		}
+		f.listed.all.Store(true)
 	}
 	send := func(o Object) error {
 		select {
@@ -262,12 +271,37 @@ func (w *walker) dir(path string, info fs.FileInfo) {
 			w.hadExcluded = true
 			continue
 		}
+		if e.Type()&fs.ModeSymlink != 0 && info.IsDir() {
+			if up, ok := ancestorLink(p); ok {
+				w.notes = append(w.notes, note{path: p, skip: true,
+					reason: "a symbolic link loop: it leads back to " + up + ", which holds it"})
+				continue
+			}
+		}
 		if info.IsDir() {
 			w.dir(p, info)
 		} else {
 			w.file(p, info)
 		}
 	}
+}
+
+// ancestorLink reports whether the symbolic link at p leads to a directory that holds it
+// (.., or any directory above), and which.
+func ancestorLink(p string) (string, bool) {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", false
+	}
+	here, err := filepath.EvalSymlinks(filepath.Dir(p))
+	if err != nil {
+		return "", false
+	}
+	sep := string(filepath.Separator)
+	if here == target || strings.HasPrefix(here, strings.TrimSuffix(target, sep)+sep) {
+		return target, true
+	}
+	return "", false
 }
 
 // linkProblem explains why a symbolic link leads nowhere (broken, or a cycle of links).

@@ -359,7 +359,12 @@ func readObject(ctx context.Context, o Object, known map[string]knownFile, cpu *
 	if wasRead {
 		known1 = &k
 	}
-	err := fill(ctx, it, known1, cpu, mem, opts, false)
+	// An object that cannot be decoded within what may be reserved without waiting (its
+	// content, a repaired copy, its records) goes to the big mode at once, not after a read.
+	err := errOverBudget
+	if 3*o.Size+decodeOverhead(o.Size) < mem.total {
+		err = fill(ctx, it, known1, cpu, mem, opts, false)
+	}
 	if errors.Is(err, errOverBudget) {
 		it.hold.release()
 		mem.big.Lock()

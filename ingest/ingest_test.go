@@ -632,3 +632,74 @@ func TestCommitFailureIsolated(t *testing.T) {
 		t.Error("preserve_insertion_order was left off after the failed commit")
 	}
 }
+
+// TestCommitIsolationKeepsSharedEvents: an object that cannot be stored (here DuckDB
+// refuses one of its events: a CHECK constraint added for the test) is rejected; an event
+// it delivered first in its batch, delivered again by a later object of the same batch, is
+// stored from that later object, not lost. When the refused event itself is delivered
+// again, the later object is stored without it and says so, and is read again next time.
+func TestCommitIsolationKeepsSharedEvents(t *testing.T) {
+	st := openStore(t)
+	rows, err := st.DB.QueryContext(t.Context(), "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'event_rows' ORDER BY column_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, name+" "+typ)
+	}
+	rows.Close()
+	if _, err := st.DB.ExecContext(t.Context(), "DROP TABLE event_rows; CREATE TABLE event_rows ("+strings.Join(cols, ", ")+
+		", CHECK (event_id NOT LIKE 'poison%'))"); err != nil {
+		t.Fatal(err)
+	}
+	event := func(id string) string {
+		return fmt.Sprintf(`{"eventVersion":"1.08","eventID":%q,"eventTime":"2026-11-01T00:00:00Z","eventName":"X"}`, id)
+	}
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.json", []byte(`{"Records":[`+event("poison-a")+","+event("shared")+","+event("poison-d")+`]}`))
+	b := writeFile(t, dir, "b.json", []byte(`{"Records":[`+event("shared")+","+event("b-only")+`]}`))
+	c := writeFile(t, dir, "c.json", []byte(`{"Records":[`+event("c-only")+","+event("shared")+`]}`))
+	d := writeFile(t, dir, "d.json", []byte(`{"Records":[`+event("poison-d")+","+event("d-only")+`]}`))
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if !errors.Is(err, ErrPartial) {
+		t.Fatalf("Run = %v, want ErrPartial", err)
+	}
+	if len(sum.Rejected) != 1 || sum.Rejected[0].URI != a || !strings.Contains(sum.Rejected[0].Reason, "CHECK constraint") {
+		t.Errorf("rejected = %+v, want a.json with DuckDB's reason", sum.Rejected)
+	}
+	if len(sum.BadRecords) != 1 || sum.BadRecords[0].URI != d || !strings.Contains(sum.BadRecords[0].Reason, `eventID poison-d not stored`) {
+		t.Errorf("bad records = %+v, want d.json's copy of the refused event", sum.BadRecords)
+	}
+	if n := count(t, st, "SELECT count(*) FROM events"); sum.EventsNew != n || n != 4 || sum.FilesRead != 3 {
+		t.Errorf("summary: %d new in %d files, store %d; want shared, b-only, c-only, d-only in 3", sum.EventsNew, sum.FilesRead, n)
+	}
+	for uri, n := range map[string]int64{b: 2, c: 2, d: 1} {
+		if got := count(t, st, "SELECT count(*) FROM event_origins WHERE uri = ?", uri); got != n {
+			t.Errorf("%s is the source of %d events, want %d", uri, got, n)
+		}
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_origins WHERE event_id = 'shared' AND uri = ?", b); n != 1 {
+		t.Error("the shared event is not stored from b.json")
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_sources s WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.event_id = s.event_id)"); n != 0 {
+		t.Errorf("%d event_sources rows point at no event", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM source_files WHERE uri = ? AND records_rejected = 1", d); n != 1 {
+		t.Error("d.json is not marked as read in part")
+	}
+	if n := count(t, st, "SELECT sum(events_new) FROM source_files"); n != 4 {
+		t.Errorf("source_files.events_new sums to %d, want 4", n)
+	}
+	if n := count(t, st, "SELECT count(*) FROM ingest_runs WHERE events_new = 4 AND files_read = 3 AND files_rejected = 1 AND records_rejected = 1"); n != 1 {
+		t.Error("ingest_runs does not say what was stored")
+	}
+	sum, err = run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if !errors.Is(err, ErrPartial) || sum.EventsNew != 0 || count(t, st, "SELECT count(*) FROM events") != 4 {
+		t.Errorf("second run: %v, %d new; want nothing stored twice", err, sum.EventsNew)
+	}
+}

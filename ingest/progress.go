@@ -25,6 +25,11 @@ type lister interface {
 	Listed() (objects, bytes int64)
 }
 
+// completeLister is a lister that knows when it has listed everything before List returns.
+type completeLister interface {
+	ListedAll() bool
+}
+
 // liner is a Source with more to show than the one line, e.g. one line per region.
 type liner interface {
 	ProgressLines() []string
@@ -62,7 +67,8 @@ func newProgress(w io.Writer, src Source) *progress {
 					n, b := l.Listed()
 					more := "+" // still listing: the total grows
 					pct := ""
-					if p.listDone.Load() {
+					cl, ok := src.(completeLister)
+					if p.listDone.Load() || ok && cl.ListedAll() {
 						more = ""
 						if b > 0 {
 							pct = fmt.Sprintf("%3.0f%%%s, ", 100*min(1, float64(p.bytes.Load())/float64(b)),

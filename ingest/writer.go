@@ -35,20 +35,23 @@ type writer struct {
 	digests *duckdb.Appender // → staged_digests
 	cursors cursorBook       // event-history cursors, written with the batch
 
-	runID      int64
-	nextFileID int64
-	batch      []stagedFile // the objects staged since the last commit, by file_id
-	lost       []stagedFile // objects a commit could not store, for the summary
-	orphans    []Rejection  // records lost with them (see isolate)
-	progress   *progress
-	isolated   bool                  // the staging tables were rearranged by isolate
-	soloIDs    []string              // the new events of an object committed alone (store)
-	seen       map[[16]byte]struct{} // hashes of every eventID stored or staged
-	pending    int                   // events staged since the last commit
-	staged     bool                  // anything staged since the last commit
-	lastCommit time.Time
-	now        func() time.Time
-	log        *slog.Logger
+	runID          int64
+	nextFileID     int64
+	batch          []stagedFile // the objects staged since the last commit, by file_id
+	lost           []stagedFile // objects a commit could not store, for the summary
+	orphans        []Rejection  // records lost with them (see isolate)
+	progress       *progress
+	isolated       bool                  // the staging tables were rearranged by isolate
+	pendingOrphans []Rejection           // orphans of the range being committed
+	pendingKept    []string              // events the range keeps for a rejected object
+	kept           int                   // events kept so, for the summary
+	soloIDs        []string              // the new events of an object committed alone (store)
+	seen           map[[16]byte]struct{} // hashes of every eventID stored or staged
+	pending        int                   // events staged since the last commit
+	staged         bool                  // anything staged since the last commit
+	lastCommit     time.Time
+	now            func() time.Time
+	log            *slog.Logger
 }
 
 // commitRows is a multiple of DuckDB's row-group size (122,880 rows): the INSERT then
@@ -123,7 +126,7 @@ func (w *writer) resetStaging(ctx context.Context) error {
 	w.closeAppenders()
 	if w.isolated {
 		for _, q := range []string{"DROP VIEW IF EXISTS staged_events", "DROP TABLE IF EXISTS staged_events_all",
-			"DROP TABLE IF EXISTS lost_files"} {
+			"DROP TABLE IF EXISTS lost_files", "DROP TABLE IF EXISTS kept_events"} {
 			if _, err := w.conn.ExecContext(ctx, q); err != nil {
 				return fmt.Errorf("reset staging: %w", err)
 			}
@@ -254,7 +257,12 @@ func (w *writer) commit(ctx context.Context) error {
 }
 
 // fileRange is a run of the batch's objects by file_id, [lo, hi]; nil is all of them.
-type fileRange struct{ lo, hi int64 }
+// With keep, events that a rejected object of the batch staged first are stored from
+// the range's objects that delivered them too (see isolate).
+type fileRange struct {
+	lo, hi int64
+	keep   bool
+}
 
 // commitStaged runs the commit's transaction for the objects of r (nil: all, with the
 // cursors); the staging tables are left as they are.
@@ -278,6 +286,18 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) 
 		}
 	} else if err := w.commitRange(ctx, *r); err != nil {
 		return err
+	}
+	if r != nil {
+		defer func() {
+			if err == nil {
+				w.orphans = append(w.orphans, w.pendingOrphans...)
+				for _, id := range w.pendingKept {
+					w.seen[idKey(id)] = struct{}{} // stored after all
+				}
+				w.kept += len(w.pendingKept)
+			}
+			w.pendingOrphans, w.pendingKept = nil, nil
+		}()
 	}
 	if err := w.insertEvents(ctx, parallel); err != nil {
 		return err
@@ -315,25 +335,32 @@ func outOfMemory(err error) bool {
 // isolate stores a batch that failed as a whole (with failed) in parts: halves, each in
 // its own transaction, and halves of the halves that fail, down to single objects; an
 // object that fails alone is rejected, with DuckDB's reason, and the rest is stored.
-// The parts are stored in file_id order, so an event staged by a rejected object is
-// known before any later object that also delivered it is stored: such a later delivery
-// is reported as a record not stored (its object is read again by the next ingest), since
-// the writer kept only its eventID. The cursors are saved last.
+// The parts are stored in file_id order, so an event staged by a rejected object is known
+// to be rejected before any later object that delivered it too is stored: the first such
+// object stores it (the writer kept only the event's first delivery; by eventID they are
+// the same event). Should that make the object fail alone, it is stored without that
+// event, which it then reports as a record not stored (and the next ingest reads the
+// object again). The cursors are saved last.
 func (w *writer) isolate(ctx context.Context, failed error) error {
 	w.isolated = true
 	byID := map[int64]int{}
 	for i, f := range w.batch {
 		byID[f.id] = i
 	}
-	if _, err := w.conn.ExecContext(ctx, "ALTER TABLE staged_events RENAME TO staged_events_all"); err != nil {
-		return fmt.Errorf("isolate failed batch: %w", err)
-	}
-	if _, err := w.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE lost_files (file_id BIGINT)"); err != nil {
-		return fmt.Errorf("isolate failed batch: %w", err)
+	for _, q := range []string{"ALTER TABLE staged_events RENAME TO staged_events_all",
+		"CREATE OR REPLACE TEMP TABLE lost_files (file_id BIGINT)",
+		"CREATE OR REPLACE TEMP TABLE kept_events (event_id VARCHAR, file_id BIGINT)"} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("isolate failed batch: %w", err)
+		}
 	}
 	var store func(r fileRange, err error) error
 	store = func(r fileRange, err error) error {
 		if err == nil {
+			err = w.commitStaged(ctx, false, &r)
+		}
+		if err != nil && isolatable(err) && r.lo == r.hi && r.keep {
+			r.keep = false
 			err = w.commitStaged(ctx, false, &r)
 		}
 		switch {
@@ -350,22 +377,22 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 			return w.loseFile(ctx, byID, r.lo, err)
 		}
 		mid := r.lo + (r.hi-r.lo)/2
-		if err := store(fileRange{r.lo, mid}, nil); err != nil {
+		if err := store(fileRange{r.lo, mid, true}, nil); err != nil {
 			return err
 		}
-		return store(fileRange{mid + 1, r.hi}, nil)
+		return store(fileRange{mid + 1, r.hi, true}, nil)
 	}
-	all := fileRange{w.batch[0].id, w.batch[len(w.batch)-1].id}
+	all := fileRange{w.batch[0].id, w.batch[len(w.batch)-1].id, true}
 	if all.lo == all.hi {
 		if err := w.loseFile(ctx, byID, all.lo, failed); err != nil {
 			return err
 		}
 	} else {
 		mid := all.lo + (all.hi-all.lo)/2
-		if err := store(fileRange{all.lo, mid}, nil); err != nil {
+		if err := store(fileRange{all.lo, mid, true}, nil); err != nil {
 			return err
 		}
-		if err := store(fileRange{mid + 1, all.hi}, nil); err != nil {
+		if err := store(fileRange{mid + 1, all.hi, true}, nil); err != nil {
 			return err
 		}
 	}
@@ -385,11 +412,40 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 // commitRange writes one part of a batch (inside commitStaged's transaction): its source
 // files, event sources, digests, and (through a view of that part) its events.
 func (w *writer) commitRange(ctx context.Context, r fileRange) error {
-	// Later deliveries of events that a rejected object staged first: not stored.
+	// Events a rejected object staged first, delivered again in this part: with r.keep,
+	// stored from the first object of the part that delivered them (kept_events); else
+	// left out and reported.
+	lost := `(SELECT event_id FROM staged_events_all WHERE file_id IN (SELECT file_id FROM lost_files)
+		AND event_id NOT IN (SELECT event_id FROM kept_events))`
+	if r.keep {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, min(file_id) FROM staged_sources
+			WHERE file_id BETWEEN ? AND ? AND event_id IN `+lost+` GROUP BY event_id`, r.lo, r.hi); err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+		if _, err := w.conn.ExecContext(ctx, `UPDATE staged_files f SET events_new = events_new + k.n
+			FROM (SELECT file_id, count(*) AS n FROM kept_events WHERE file_id BETWEEN ? AND ? GROUP BY file_id) k
+			WHERE f.file_id = k.file_id`, r.lo, r.hi); err != nil {
+			return fmt.Errorf("write source_files: %w", err)
+		}
+		kept, err := w.conn.QueryContext(ctx, "SELECT event_id FROM kept_events WHERE file_id BETWEEN ? AND ?", r.lo, r.hi)
+		if err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+		for kept.Next() {
+			var id string
+			if err := kept.Scan(&id); err != nil {
+				kept.Close()
+				return fmt.Errorf("write event_rows: %w", err)
+			}
+			w.pendingKept = append(w.pendingKept, id)
+		}
+		kept.Close()
+		if err := kept.Err(); err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+	}
 	rows, err := w.conn.QueryContext(ctx, `SELECT s.file_id, s.event_id FROM staged_sources s
-		WHERE s.file_id BETWEEN ? AND ? AND s.event_id IN
-			(SELECT event_id FROM staged_events_all WHERE file_id IN (SELECT file_id FROM lost_files))
-		ORDER BY s.file_id, s.event_id`, r.lo, r.hi)
+		WHERE s.file_id BETWEEN ? AND ? AND s.event_id IN `+lost+` ORDER BY s.file_id, s.event_id`, r.lo, r.hi)
 	if err != nil {
 		return fmt.Errorf("write event_sources: %w", err)
 	}
@@ -415,37 +471,43 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 			return fmt.Errorf("write source_files: %w", err)
 		}
 	}
-	lost := "(SELECT event_id FROM staged_events_all WHERE file_id IN (SELECT file_id FROM lost_files))"
+	// insert_events.sql reads staged_events: here, a view of this part and of the events
+	// it keeps for a rejected object. The bounds are the writer's own file ids (a view
+	// takes no parameters).
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW staged_events AS
+		SELECT * FROM staged_events_all WHERE file_id BETWEEN %[1]d AND %[2]d
+		UNION ALL
+		SELECT e.event_id, e.event_time, e.record, e.fields, k.file_id
+		FROM kept_events k JOIN staged_events_all e USING (event_id)
+		WHERE k.file_id BETWEEN %[1]d AND %[2]d`, r.lo, r.hi)); err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
+	}
 	cols := strings.Join(sourceFileColumns, ", ")
-	for _, c := range []struct{ table, sql string }{
-		{"source_files", "INSERT INTO source_files (" + cols + ") SELECT " + cols + " FROM staged_files WHERE file_id BETWEEN ? AND ?"},
+	for _, c := range []struct {
+		table, sql string
+		args       []any
+	}{
+		{"source_files", "INSERT INTO source_files (" + cols + ") SELECT " + cols + " FROM staged_files WHERE file_id BETWEEN ? AND ?",
+			[]any{r.lo, r.hi}},
 		{"event_sources", `INSERT INTO event_sources (event_id, file_id)
-			SELECT event_id, file_id FROM staged_events_all WHERE file_id BETWEEN ? AND ?
-			UNION ALL SELECT event_id, file_id FROM staged_sources WHERE file_id BETWEEN ? AND ? AND event_id NOT IN ` + lost},
-		{"digests", "INSERT INTO digests SELECT * FROM staged_digests WHERE file_id BETWEEN ? AND ?"},
+			SELECT event_id, file_id FROM staged_events
+			UNION ALL SELECT event_id, file_id FROM staged_sources s WHERE file_id BETWEEN ? AND ?
+				AND event_id NOT IN ` + lost + `
+				AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = s.event_id AND k.file_id = s.file_id)`,
+			[]any{r.lo, r.hi}},
+		{"digests", "INSERT INTO digests SELECT * FROM staged_digests WHERE file_id BETWEEN ? AND ?", []any{r.lo, r.hi}},
 	} {
-		args := []any{r.lo, r.hi}
-		if c.table == "event_sources" {
-			args = append(args, r.lo, r.hi)
-		}
-		if _, err := w.conn.ExecContext(ctx, c.sql, args...); err != nil {
+		if _, err := w.conn.ExecContext(ctx, c.sql, c.args...); err != nil {
 			return fmt.Errorf("write %s: %w", c.table, err)
 		}
 	}
-	// insert_events.sql reads staged_events: here, a view of this part. The bounds are
-	// the writer's own file ids (a view takes no parameters).
-	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(
-		"CREATE OR REPLACE TEMP VIEW staged_events AS SELECT * FROM staged_events_all WHERE file_id BETWEEN %d AND %d",
-		r.lo, r.hi)); err != nil {
-		return fmt.Errorf("write event_rows: %w", err)
-	}
 	for _, o := range orphans {
 		f := w.batch[w.batchIndex(o.file)]
-		reason := queries.DisplayText(fmt.Sprintf("record with eventID %s not stored: an object that could not be stored delivered it first in the same batch; the next ingest reads this object again", o.id))
+		reason := queries.DisplayText(fmt.Sprintf("record with eventID %s not stored: DuckDB refused it in an object that could not be stored; the next ingest reads this object again", o.id))
 		if err := w.reject(ctx, f.uri, true, 0, reason); err != nil {
 			return err
 		}
-		w.orphans = append(w.orphans, Rejection{URI: f.uri, Reason: reason})
+		w.pendingOrphans = append(w.pendingOrphans, Rejection{URI: f.uri, Reason: reason})
 	}
 	return nil
 }
@@ -555,7 +617,9 @@ func (w *writer) settle(s *Summary) {
 		s.EventsPresent--
 		s.BadRecords = append(s.BadRecords, o)
 	}
-	w.lost, w.orphans = nil, nil
+	s.EventsNew += int64(w.kept) // counted present where they were staged as a second delivery
+	s.EventsPresent -= int64(w.kept)
+	w.lost, w.orphans, w.kept = nil, nil, 0
 }
 
 // insertEvents derives event_rows from staged_events (queries/insert_events.sql).
