@@ -415,6 +415,7 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
 					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
 				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw}, nil },
+				Size:   int64(len(raw)),
 				Cursor: &cur,
 			}
 			h.listedPages.Add(1)
