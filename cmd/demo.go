@@ -2,9 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,10 +39,14 @@ launches c5.xlarge instances in every region within half an hour and runs ECS/Fa
 tasks in many regions for two days, over background noise from AWS services.
 
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
-store (--out/demo.duckdb unless --db is given), and the headline answers for the leaked
-key are printed: its lineage, the compute it launched, the IAM changes, what is left
-running after the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see 'trailhound report') is
-written to --out/evidence-pack. No AWS account is needed.`,
+store of its own, --out/demo.duckdb, and the headline answers for the leaked key are
+printed: its lineage, the compute it launched, the IAM changes, what is left running after
+the owner's cleanup, what the compute cost at public list prices, and what AWS itself did. The evidence pack for the leaked key (see
+'trailhound report') is written to --out/evidence-pack. No AWS account is needed.
+
+The demo writes only under --out: never into --db or TRAILHOUND_DB, which hold real cases.
+--out must be empty, new, or an earlier demo's, which is replaced whole (so two seeds never
+mix in one store).`,
 		Example: `  trailhound demo
   trailhound demo --out /tmp/incident --events 200000`,
 		Args: cobra.NoArgs,
@@ -50,8 +57,17 @@ written to --out/evidence-pack. No AWS account is needed.`,
 			if opts.DuplicateRate < 0 || opts.DuplicateRate >= 1 {
 				return usageErrorf("--duplicates must be in [0, 1)")
 			}
-			if !c.Flags().Changed("db") && e.getenv("TRAILHOUND_DB") == "" {
-				e.db = filepath.Join(opts.Out, "demo.duckdb")
+			store := filepath.Join(opts.Out, "demo.duckdb")
+			if c.Flags().Changed("db") {
+				return usageErrorf("demo writes only under --out (its store is %s), never into --db: drop --db, or choose the directory with --out", store)
+			}
+			if v := e.getenv("TRAILHOUND_DB"); v != "" {
+				fmt.Fprintf(e.err, "note: demo does not use TRAILHOUND_DB (%s): it writes only under --out; its store is %s\n",
+					queries.DisplayText(v), store)
+			}
+			e.db = store
+			if err := prepareDemoDir(e, opts.Out); err != nil {
+				return err
 			}
 			return runDemo(c.Context(), e, opts)
 		},
@@ -64,6 +80,60 @@ written to --out/evidence-pack. No AWS account is needed.`,
 	f.Float64Var(&opts.DuplicateRate, "duplicates", 0.01, "fraction of records CloudTrail delivers twice")
 	f.BoolVar(&opts.GenerateOnly, "generate-only", false, "write the tree and stop (for benchmarks)")
 	return c
+}
+
+// demoMarker marks a directory as a demo's, so that a later demo may replace it.
+const demoMarker = ".trailhound-demo"
+
+// demoEntries are what a demo writes in its directory.
+var demoEntries = []string{"trail", "demo.duckdb", "demo.duckdb.wal", "demo.duckdb.tmp", "evidence-pack", demoMarker}
+
+// prepareDemoDir makes dir ready for a demo: new or empty, or an earlier demo's, whose
+// files are removed (a second seed's files would otherwise join the first one's in the
+// trail and the store). A directory with other files is refused.
+func prepareDemoDir(e *env, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("demo directory %s: %w", dir, err)
+	}
+	names := map[string]bool{}
+	for _, en := range entries {
+		names[en.Name()] = true
+	}
+	var other []string
+	for n := range names {
+		if !slices.Contains(demoEntries, n) {
+			other = append(other, n)
+		}
+	}
+	slices.Sort(other)
+	// An earlier demo's: marked (a demo wrote it), or holding nothing but what a demo
+	// writes (a demo before the marker).
+	earlier := names[demoMarker] || len(other) == 0
+	switch {
+	case len(names) == 0:
+	case !earlier:
+		if len(other) > 3 {
+			other = append(other[:3], "…")
+		}
+		return usageErrorf("--out %s holds other files (%s): the demo writes only into a new or empty directory, or an earlier demo's; choose another --out",
+			dir, queries.DisplayText(strings.Join(other, ", ")))
+	default:
+		fmt.Fprintf(e.err, "replacing the earlier demo in %s\n", queries.DisplayText(dir))
+		for _, n := range demoEntries {
+			if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("replace the earlier demo: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
+	}
+	marker := "written by trailhound demo: a later demo with this --out replaces trail/, demo.duckdb and evidence-pack/\n"
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte(marker), 0o644); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
+	}
+	return nil
 }
 
 func runDemo(ctx context.Context, e *env, opts demoOptions) error {
@@ -79,7 +149,7 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if opts.GenerateOnly {
 		return nil
 	}
-	if _, err := runIngest(ctx, e, ingest.Files{Paths: []string{trail}},
+	if _, err := runIngest(ctx, e, ingest.NewFiles([]string{trail}, nil, e.logger()),
 		ingest.Options{Command: "demo: ingest files " + trail}); err != nil {
 		return err
 	}
@@ -105,6 +175,9 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 		return err
 	}
 	if err := printLeftRunning(ctx, w, st, p); err != nil {
+		return err
+	}
+	if err := printCostTotal(ctx, w, st, p); err != nil {
 		return err
 	}
 	if err := printCanned(ctx, e, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
@@ -255,6 +328,22 @@ func printLeftRunning(ctx context.Context, w io.Writer, st *queries.Store, p que
 		if ids := t.ids[l]; len(ids) <= 8 {
 			fmt.Fprintf(w, "  %-22s        %s\n", "", queries.DisplayText(strings.Join(ids, " ")))
 		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// printCostTotal prints what the lineage's compute cost: query cost-total's line for AWS Support.
+func printCostTotal(ctx context.Context, w io.Writer, st *queries.Store, p queries.Params) error {
+	rows, err := cannedRows(ctx, st, "cost-total", p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "## cost-total: what the compute cost at public list prices (per region and type: query cost; per hour: query cost-per-hour)")
+	for _, r := range rows {
+		fmt.Fprintf(w, "  USD %v (range %v to %v); %v resources still running, USD %v per day\n",
+			r["usd"], r["usd_low"], r["usd_high"], r["still_running"], r["usd_per_day_running"])
+		fmt.Fprintf(w, "  %s\n", queries.DisplayText(fmt.Sprint(r["support_line"])))
 	}
 	fmt.Fprintln(w)
 	return nil

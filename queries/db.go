@@ -19,6 +19,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
+
+	"github.com/trailhound/trailhound/queries/prices"
 )
 
 // SchemaSQL is the store schema; it is idempotent and runs on every read-write open.
@@ -39,7 +41,10 @@ var InsertEventsSQL string
 // defines this binary's as TEMP macros on every connection instead.
 //
 //go:embed macros.sql
-var MacrosSQL string
+var macrosFile string
+
+// MacrosSQL is macros.sql and the view price_table (the embedded price table).
+var MacrosSQL = macrosFile + "\n" + prices.ViewSQL()
 
 // upgrade2SQL derives the columns version 2 added from each record of a version 1 store.
 //
@@ -48,7 +53,7 @@ var upgrade2SQL string
 
 // SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused;
 // an older one is upgraded when it is opened for writing.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // tempMacros is MacrosSQL with every view and macro made TEMP (per connection).
 var tempMacros = strings.NewReplacer("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO",
@@ -137,6 +142,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		return nil, err
 	}
 	if !opts.ReadOnly {
+		removeStaleTemp(path)
 		if err := st.setUp(ctx); err != nil {
 			st.Close()
 			return nil, err
@@ -272,6 +278,10 @@ func (s *Store) setUp(ctx context.Context) error {
 		if _, err := s.DB.ExecContext(ctx, upgrade2SQL); err != nil {
 			return fmt.Errorf("upgrade %s to schema version 2: %w", s.Path, err)
 		}
+		// Version 3 only added columns, which SchemaSQL has added already.
+		if _, err := s.DB.ExecContext(ctx, "UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2'"); err != nil {
+			return fmt.Errorf("upgrade %s to schema version 3: %w", s.Path, err)
+		}
 	}
 	if _, err := s.DB.ExecContext(ctx, MacrosSQL); err != nil {
 		return fmt.Errorf("store macros in %s: %w", s.Path, err)
@@ -298,6 +308,27 @@ func (s *Store) checkVersion(ctx context.Context) error {
 			s.Path, n, SchemaVersion, s.Path)
 	}
 	return nil
+}
+
+// removeStaleTemp removes what DuckDB left in the store's temporary directory (PATH.tmp,
+// where it spills beyond its memory limit) when a process was killed: DuckDB removes it at
+// a clean close, but neither reuses nor removes a dead process's files (measured: 120 MB
+// left after kill -9 during an ingest, still there after the next ingest). A read-write
+// open holds the store's only lock and has spilled nothing yet, so every file there is a
+// dead process's. Only DuckDB's own temporary files are removed, then the directory if
+// that empties it.
+func removeStaleTemp(path string) {
+	dir := path + ".tmp"
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasPrefix(e.Name(), "duckdb_temp_") {
+			os.Remove(dir + string(os.PathSeparator) + e.Name())
+		}
+	}
+	os.Remove(dir) // fails, harmlessly, when something else is in it
 }
 
 func openError(path string, err error) error {

@@ -1,4 +1,4 @@
--- trailhound store schema (version 2). Every statement is idempotent: it runs on every open.
+-- trailhound store schema (version 3). Every statement is idempotent: it runs on every open.
 -- All times are TIMESTAMPTZ in UTC. JSON columns hold JSON exactly as CloudTrail wrote it.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -74,8 +74,13 @@ CREATE TABLE IF NOT EXISTS source_files (
     outside_window BIGINT NOT NULL DEFAULT 0, -- records left out: eventTime outside the ingest's --from/--to
     events_new    BIGINT NOT NULL,     -- of those, events first stored from this object
     read_at       TIMESTAMPTZ NOT NULL,
-    run_id        BIGINT NOT NULL
+    run_id        BIGINT NOT NULL,
+    -- Parts of the object not stored (version 3): lines of a JSON Lines file that are not
+    -- whole events, records over the per-record limit; each is in ingest_errors. An object
+    -- with any is read again by the next ingest.
+    records_rejected BIGINT DEFAULT 0
 );
+ALTER TABLE source_files ADD COLUMN IF NOT EXISTS records_rejected BIGINT DEFAULT 0;
 
 -- Which source every event came from (an event delivered twice has two rows).
 CREATE TABLE IF NOT EXISTS event_sources (
@@ -106,16 +111,26 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     events_new     BIGINT,
     events_present BIGINT,
     files_rejected BIGINT,
-    interrupted    BOOLEAN
+    interrupted    BOOLEAN,            -- true for a run cut short (Ctrl-C, or found unfinished by the next ingest)
+    records_rejected BIGINT            -- parts of objects not stored (version 3; see ingest_errors.line)
 );
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS records_rejected BIGINT;
 
--- Inputs that could not be read, and why. A bad object never stops the others.
+-- Inputs that could not be read, and why; and parts of inputs that could not be stored
+-- while the rest was (a malformed line, a record over the size limit). A bad object never
+-- stops the others. Reasons are terminal-safe text.
 CREATE TABLE IF NOT EXISTS ingest_errors (
     run_id BIGINT NOT NULL,
     uri    VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
-    occurred_at TIMESTAMPTZ NOT NULL
+    occurred_at TIMESTAMPTZ NOT NULL,
+    -- Version 3: part is true when only a part of the object was not stored (a record, a
+    -- line), and line is that line of a JSON Lines file.
+    part   BOOLEAN,
+    line   BIGINT
 );
+ALTER TABLE ingest_errors ADD COLUMN IF NOT EXISTS part BOOLEAN;
+ALTER TABLE ingest_errors ADD COLUMN IF NOT EXISTS line BIGINT;
 
 -- Where each event came from, in words: "event history, us-east-1" (LookupEvents in that
 -- region), "S3 s3://bucket/key", "file /path". An event delivered by several sources has a
@@ -147,4 +162,21 @@ CREATE TABLE IF NOT EXISTS history_cursors (
     updated_at   TIMESTAMPTZ NOT NULL
 );
 
-INSERT INTO meta VALUES ('schema_version', '2') ON CONFLICT DO NOTHING;
+-- Prices the AWS Price List Query API gave (query cost --prices live), kept so that the
+-- same types and regions are not asked for again. No schema version: the table is created
+-- when missing, and older stores simply have none.
+CREATE TABLE IF NOT EXISTS price_cache (
+    service    VARCHAR NOT NULL,  -- ec2, fargate
+    region     VARCHAR NOT NULL,
+    item       VARCHAR NOT NULL,  -- instance type; Fargate: linux-x86_64, linux-arm64
+    market     VARCHAR NOT NULL,  -- on-demand, spot
+    unit       VARCHAR NOT NULL,  -- hour, vcpu-hour, gb-hour
+    usd        DOUBLE NOT NULL,
+    source     VARCHAR NOT NULL,  -- the API and the price's publication date
+    fetched_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (service, region, item, market, unit)
+);
+
+INSERT INTO meta VALUES ('schema_version', '3') ON CONFLICT DO NOTHING;
+-- A version 2 store has what version 3 adds once the statements above have run.
+UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';
