@@ -577,7 +577,7 @@ func (p *packer) doNow() (steps, done []Action) {
 			}
 		}
 		if len(what) > 0 {
-			steps = append(steps, Action{Text: "Undo what the attacker made public or shared: " + joinCapped(what, 4) + ".",
+			steps = append(steps, Action{Text: "Undo what the attacker made public or shared: " + joinSemi(what, 4) + ".",
 				How: "Restore each bucket's ACL, bucket policy and Block Public Access settings (S3 console: the bucket, " +
 					"Permissions); remove the accounts a snapshot or image was shared with (EC2 console: the snapshot or AMI, " +
 					"Actions, Modify permissions).", Links: links, Files: []string{"data/exposure.csv"}})
@@ -610,7 +610,7 @@ func (p *packer) doNow() (steps, done []Action) {
 	}
 	if len(steps) > 0 || len(done) > 0 {
 		steps = append(steps, Action{
-			Text: "Then open a case with AWS Support about the charges (Support Center: Create case, Account and billing), and " +
+			Text: "Then open a case with AWS Support (Support Center: Create case; Account and billing for the charges), and " +
 				"answer their questions with answers.md from this folder; keep the whole folder as the evidence.",
 			Files: []string{"answers.md"}})
 	}
@@ -715,7 +715,7 @@ func (p *packer) policyChanges() (Action, bool) {
 		return Action{}, false
 	}
 	return Action{Text: "Check, and undo unless you did it yourself, what the attacker changed on users, roles and groups it " +
-		"did not make: " + joinCapped(what, 4) + ".",
+		"did not make: " + joinSemi(what, 4) + ".",
 		How:   "IAM console: the user, role or group, Permissions (and Trust relationships for a role).",
 		Links: links, Files: []string{"data/iam-changes.csv"}}, true
 }
@@ -791,6 +791,14 @@ func verb(n int, one, many string) string {
 func pronoun(n int) string { return verb(n, "its", "their") }
 
 func pronounObj(n int) string { return verb(n, "it", "them") }
+
+// joinSemi lists at most n items that may hold commas, then says how many more there are.
+func joinSemi(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, "; ")
+	}
+	return strings.Join(items[:n], "; ") + fmt.Sprintf("; and %d more", len(items)-n)
+}
 
 // andList joins items as English does: "a", "a and b", "a, b and c".
 func andList(items []string) string {

@@ -174,7 +174,7 @@ func TestPackDoNow(t *testing.T) {
 		fmt.Sprintf("Stop %d containers (ECS tasks) %s.", nTasks, regionCounts(tasks)),
 		fmt.Sprintf("Delete %d ECS clusters %s.", len(m.ECSClusters), regionCounts(clusters)),
 		fmt.Sprintf("Terminate %d virtual machines (EC2 instances) %s: %s.", nInst, regionCounts(instances), strings.Join(ids, ", ")),
-		"Then open a case with AWS Support about the charges (Support Center: Create case, Account and billing), and answer " +
+		"Then open a case with AWS Support (Support Center: Create case; Account and billing for the charges), and answer " +
 			"their questions with answers.md from this folder; keep the whole folder as the evidence.",
 	}
 	if !slices.Equal(d.steps, want) {
@@ -328,7 +328,7 @@ func TestPackDoNowUsersAndSessions(t *testing.T) {
 		"Check, and undo unless you did it yourself, what the attacker changed on users, roles and groups it did not make: " +
 			"AttachUserPolicy on bob (arn:aws:iam::aws:policy/AdministratorAccess).",
 		"Terminate 2 virtual machines (EC2 instances) in eu-north-1: i-0aaa0000000000001, i-0bbb0000000000002.",
-		"Then open a case with AWS Support about the charges (Support Center: Create case, Account and billing), and answer " +
+		"Then open a case with AWS Support (Support Center: Create case; Account and billing for the charges), and answer " +
 			"their questions with answers.md from this folder; keep the whole folder as the evidence.",
 	}
 	if !slices.Equal(d.steps, want) {
