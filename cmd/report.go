@@ -23,8 +23,10 @@ func newReportCmd(e *env) *cobra.Command {
 every credential derived from it), as files you can attach to an AWS Support case and open
 years later with no network:
 
-  index.html      one self-contained page: a summary in plain words, the charts, the tables
-  answers.md      AWS Support's checklist (IAM users, access keys, login profiles, policies,
+  index.html      one self-contained page: "Do this now" (the steps to take, in order, each
+                  linking to its evidence), what is still there, a summary in plain words,
+                  the charts, the tables
+  answers.md      the same "Do this now", then AWS Support's checklist (IAM users, access keys, login profiles, policies,
                   roles, temporary credentials, usage in every region), and what else a
                   victim must know (stolen session keys, data read or changed, resources
                   made public or shared, permission brute-forcing), answered with evidence

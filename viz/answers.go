@@ -17,7 +17,7 @@ const maxItems = 40
 
 // writeAnswers writes answers.md: AWS Support's checklist for a compromised key, point by point,
 // with the evidence for each answer.
-func (p *packer) writeAnswers(s summary) error {
+func (p *packer) writeAnswers(s summary, steps, done []Action) error {
 	var b bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	keys := make([]string, len(p.o.Params.Keys))
@@ -29,6 +29,7 @@ func (p *packer) writeAnswers(s summary) error {
 		w("Account: %s. ", md(strings.Join(s.accounts, ", ")))
 	}
 	w("%s %s\n\n", md(scopeText(p.o.Params)), md(p.madeBy()))
+	writeDoNow(w, steps, done)
 	if !s.first.IsZero() {
 		w("The attacker's first activity in the logs: %s; the last: %s.\n\n", fmtTime(s.first), fmtTime(s.last))
 	}
@@ -258,4 +259,44 @@ func (p *packer) answerRegions(w func(string, ...any), s summary) {
 	w("Still there: %s.\n\n", md(s.leftRunning))
 	w("Evidence: data/compute-launches.csv (launches per hour and region), data/left-running.csv (the cleanup " +
 		"list), data/regions.csv, data/coverage.csv (hours with no events in a region: holes in the logs).\n\n")
+}
+
+// writeDoNow writes "Do this now" as the page has it, each step naming its evidence as files.
+func writeDoNow(w func(string, ...any), steps, done []Action) {
+	if len(steps) == 0 && len(done) == 0 {
+		return
+	}
+	w("## Do this now\n\n")
+	if len(steps) == 0 {
+		w("The logs show nothing left to do.\n\n")
+	}
+	for i, a := range steps {
+		w("%d. %s", i+1, md(a.Text))
+		if a.How != "" {
+			w(" %s", md(a.How))
+		}
+		if len(a.Files) > 0 {
+			w(" Evidence: %s.", md(strings.Join(a.Files, ", ")))
+		}
+		w("\n")
+		if a.Code != "" {
+			w("\n")
+			for _, line := range strings.Split(a.Code, "\n") {
+				w("        %s\n", line) // a code block inside the list item
+			}
+			w("\n")
+		}
+	}
+	w("\n")
+	if len(done) > 0 {
+		w("Already done, as the logs show (check each in the AWS console):\n\n")
+		for _, a := range done {
+			w("- %s", md(a.Text))
+			if len(a.Files) > 0 {
+				w(" Evidence: %s.", md(strings.Join(a.Files, ", ")))
+			}
+			w("\n")
+		}
+		w("\n")
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,4 +200,90 @@ func colouredPixels(img image.Image) int {
 		}
 	}
 	return n
+}
+
+// pageProbe measures the page once it has loaded and its charts are drawn: its height, where
+// "Do this now" and its steps are, which folded tables are open, and which element the address
+// points at.
+const pageProbe = `window.addEventListener('load', function () {
+  setTimeout(function () {
+    var box = function (el) {
+      if (!el) { return null; }
+      var r = el.getBoundingClientRect();
+      return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY };
+    };
+    var steps = document.querySelectorAll('#do-now ol.steps > li');
+    var open = [];
+    var folded = document.querySelectorAll('details');
+    for (var i = 0; i < folded.length; i++) {
+      if (folded[i].open) { open.push(folded[i].parentElement.id); }
+    }
+    var target = location.hash ? document.getElementById(location.hash.slice(1)) : null;
+    document.body.setAttribute('data-probe', JSON.stringify({
+      height: document.documentElement.scrollHeight, width: document.documentElement.scrollWidth,
+      heading: box(document.querySelector('#do-now h2')), first: box(steps[0]), last: box(steps[steps.length - 1]),
+      steps: steps.length, folded: folded.length, open: open, scrollY: window.scrollY, target: box(target)
+    }));
+  }, 500);
+});`
+
+type pageMeasure struct {
+	Height, Width float64
+	Heading       *struct{ Top, Bottom float64 }
+	First, Last   *struct{ Top, Bottom float64 }
+	Steps, Folded int
+	Open          []string
+	ScrollY       float64
+	Target        *struct{ Top, Bottom float64 }
+}
+
+// maxPageHeight bounds the evidence pack's page of the generated incident at 1280 px wide. The
+// page was 41,012 px (46 screens of 900 px) before: its long tables were shown open, up to 300
+// rows each. Now it is "Do this now" and "Still there" (about 1,300 px), the summary (about
+// 850), the contents (about 350), six charts (about 3,800: each as tall as its data needs) and
+// fifteen tables, those of more than ten rows folded to a title and a line (about 2,600): about
+// 9,800 px, eleven screens, every section's title seen on the way down. The bound leaves room
+// for the sections still planned (cost, integrity, techniques) before the page needs another look.
+const maxPageHeight = 12000
+
+// TestBrowserPageHeight: in Chromium at 1280×900, the first screen of the pack's page answers
+// "what do I do now" (the heading and the first steps are in it), the page is short enough to
+// scroll through, and a link to a row of a folded table opens that table at the row.
+func TestBrowserPageHeight(t *testing.T) {
+	_, dir := testPack(t)
+	page := string(readFile(t, filepath.Join(dir, "index.html")))
+	var m pageMeasure
+	probePage(t, page, "", pageProbe, "1280,900", &m)
+	t.Logf("page: %.0f px tall, %.0f px wide; Do this now at %+v, first step %+v, last step %+v; %d folded tables",
+		m.Height, m.Width, m.Heading, m.First, m.Last, m.Folded)
+	if m.Height > maxPageHeight {
+		t.Errorf("the page is %.0f px tall, more than %d", m.Height, maxPageHeight)
+	}
+	if m.Width > 1280 {
+		t.Errorf("the page is %.0f px wide: it scrolls sideways", m.Width)
+	}
+	if m.Heading == nil || m.First == nil || m.Heading.Top > 300 || m.First.Bottom > 900 {
+		t.Errorf("the first screen (900 px) does not show \"Do this now\" and its first step: %+v %+v", m.Heading, m.First)
+	}
+	if m.Steps < 3 || m.Folded < 5 || len(m.Open) != 0 {
+		t.Errorf("%d steps, %d folded tables, open %v", m.Steps, m.Folded, m.Open)
+	}
+	// A link of "Do this now" to a row of a folded table (the attacker's CreateUser in IAM
+	// changes) opens the table and shows the row.
+	d := readDoNow(t, page)
+	var row string
+	for _, h := range d.hrefs {
+		if strings.HasPrefix(h, "iam-changes-") {
+			row = h
+		}
+	}
+	if row == "" {
+		t.Fatalf("no link to a row of IAM changes: %q", d.hrefs)
+	}
+	m = pageMeasure{}
+	probePage(t, page, row, pageProbe, "1280,900", &m)
+	if !slices.Equal(m.Open, []string{"table-iam-changes"}) || m.Target == nil ||
+		m.Target.Top < m.ScrollY-2 || m.Target.Bottom > m.ScrollY+902 { // (scrolling rounds to whole pixels)
+		t.Errorf("#%s: open tables %v, the row at %+v, the window at %.0f", row, m.Open, m.Target, m.ScrollY)
+	}
 }

@@ -92,12 +92,12 @@ type Chart struct {
 
 // chartTitles are the titles of the charts trailhound knows; other charts are titled by name.
 var chartTitles = map[string]string{
-	"tasks-per-hour":     "ECS/Fargate tasks started per hour, by region",
-	"instances-per-hour": "EC2 instances started per hour, by region",
-	"calls-per-hour":     "API calls per hour: succeeded and failed",
-	"region-heatmap":     "API calls per region and hour",
-	"key-timeline":       "Access keys from first to last use",
-	"lineage":            "How the credentials derive from the leaked key",
+	"tasks-per-hour":     "Containers started per hour, by region (ECS/Fargate tasks)",
+	"instances-per-hour": "Virtual machines started per hour, by region (EC2 instances)",
+	"calls-per-hour":     "Calls to AWS per hour, succeeded and failed (API calls)",
+	"region-heatmap":     "Calls to AWS per region and hour (API calls)",
+	"key-timeline":       "Each key from its first to its last use (key timeline)",
+	"lineage":            "Credentials made from the leaked key, as a tree (its lineage)",
 }
 
 // maxHours caps how many hours an hourly axis is filled out to (about 400 days); a longer span is
@@ -201,16 +201,78 @@ func finishOptions(m map[string]any) ([]byte, error) {
 		t["confine"] = true
 	}
 	// Time axes label days as "Nov 7" rather than "7" (ECharts' templates, not functions).
-	if axes, ok := g["xAxis"].([]any); ok {
-		for _, a := range axes {
-			if ax, ok := a.(map[string]any); ok && ax["type"] == "time" {
+	for _, key := range []string{"xAxis", "yAxis"} {
+		for _, ax := range optionMaps(g[key]) {
+			switch {
+			case ax["type"] == "time":
 				ax["axisLabel"] = map[string]any{"formatter": map[string]any{
 					"year": "{yyyy}", "month": "{MMM} {yyyy}", "day": "{MMM} {d}", "hour": "{HH}:{mm}",
 					"minute": "{HH}:{mm}", "second": "{HH}:{mm}:{ss}"}}
+			case ax["type"] == "category":
+				w := labelWidth
+				if key == "xAxis" {
+					w = xLabelWidth
+				}
+				truncate(subMap(ax, "axisLabel"), w)
 			}
 		}
 	}
+	for _, l := range optionMaps(g["legend"]) {
+		truncate(subMap(l, "textStyle"), legendWidth)
+	}
+	for _, s := range optionMaps(g["series"]) {
+		if s["type"] == "tree" {
+			truncate(subMap(s, "label"), treeLabelWidth)
+			truncate(subMap(subMap(s, "leaves"), "label"), treeLabelWidth)
+		}
+	}
 	return json.Marshal(g)
+}
+
+// Label widths in pixels. A category name is CloudTrail text (a region, an event name, a key):
+// an attacker can make it 10 kB long, and ECharts would then give the labels the whole chart
+// (grid.containLabel) and squash the plot to nothing. Axis and legend labels and the tree's
+// node labels are cut to these widths with an ellipsis; the tooltip (canvas text, never HTML)
+// shows the whole name.
+const (
+	labelWidth     = 200 // y axis categories: regions, event names, keys
+	xLabelWidth    = 140 // x axis categories (an hour "2026-11-07 23:00" needs about 100)
+	legendWidth    = 160
+	treeLabelWidth = 240
+)
+
+// truncate makes a text style cut its text at width pixels, with an ellipsis.
+func truncate(style map[string]any, width int) {
+	style["width"] = width
+	style["overflow"] = "truncate"
+	style["ellipsis"] = "…"
+}
+
+// optionMaps returns an option that is an object or a list of objects as a list of objects.
+func optionMaps(v any) []map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return []map[string]any{x}
+	case []any:
+		var out []map[string]any
+		for _, e := range x {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// subMap returns m[key] as an object, making it when it is not one.
+func subMap(m map[string]any, key string) map[string]any {
+	if s, ok := m[key].(map[string]any); ok {
+		return s
+	}
+	s := map[string]any{}
+	m[key] = s
+	return s
 }
 
 // palette colours the series: 30 distinct colours (Tableau 10, then d3's category 20), so that the
@@ -459,7 +521,8 @@ func heatmapOptions(c *Chart, h Hint, idx map[string]int, res *queries.Collected
 	})
 	data := make([]opts.HeatMapData, len(keys))
 	for i, k := range keys {
-		data[i] = opts.HeatMapData{Value: [3]any{k[0], k[1], cells[k]}}
+		// named after its row and column, so that its tooltip says which they are
+		data[i] = opts.HeatMapData{Name: ys[k[1]] + ", " + xa.labels[k[0]], Value: [3]any{k[0], k[1], cells[k]}}
 	}
 	c.Height = max(300, 130+24*len(ys))
 	hm := charts.NewHeatMap()

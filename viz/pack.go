@@ -37,17 +37,18 @@ type packTable struct {
 // packTables are the tables of an evidence pack, in page order. A query that this build of
 // trailhound does not have is listed on the page as not available.
 var packTables = []packTable{
-	{"lineage", "Credentials derived from the leaked key", true, "no credential was derived from these keys in the store."},
-	{"key-usage", "How each key was used", true, "no key of the lineage was used in this window."},
-	{"credential-misuse", "Stolen session keys: used from more than one origin", true, "no session key of these credentials was used from more than one origin."},
-	{"iam-changes", "IAM changes: users, keys, passwords, policies, roles", true, "no IAM change was made with these credentials."},
+	{"lineage", "Credentials made from the leaked key (its lineage)", true, "no credential was made from these keys in the store."},
+	{"key-status", "Can each key still be used? (key status)", true, "no key of the lineage is in the store."},
+	{"key-usage", "How each key was used (key usage)", true, "no key of the lineage was used in this window."},
+	{"credential-misuse", "Stolen temporary keys: session keys used from more than one place", true, "no session key of these credentials was used from more than one origin."},
+	{"iam-changes", "Users, keys, passwords and permissions made or changed (IAM changes)", true, "no IAM change was made with these credentials."},
 	{"exposure", "Made public or shared with another account", true, "nothing was made public or shared with another account with these credentials."},
 	{"data-access", "Data read or changed (S3 objects)", true, "no S3 object was read, written or deleted with these credentials in the logs (a trail records object reads and writes only with S3 data events turned on)."},
-	{"brute-force", "Permission brute-forcing: bursts of denied calls", true, "no burst of denied calls over many services."},
-	{"compute-launches", "Compute launched, per hour and region", true, "nothing was launched with these credentials."},
-	{"left-running", "Still there: created and never stopped or deleted in the logs", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
-	{"aws-markers", "What AWS itself did (quarantine policy, support)", true, "the logs show no action by AWS on these credentials."},
-	{"coverage", "Log coverage: events per region and hour", true, "no events in this window."},
+	{"brute-force", "Trying what the key may do: bursts of refused calls (permission brute-forcing)", true, "no burst of denied calls over many services."},
+	{"compute-launches", "Machines and containers started, per hour and region (compute launched)", true, "nothing was launched with these credentials."},
+	{"left-running", "Still there, one by one: made and never stopped or deleted in the logs (left running)", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
+	{"aws-markers", "What AWS itself did (its quarantine policy on the key's user, support)", true, "the logs show no action by AWS on these credentials."},
+	{"coverage", "Where the logs may have holes: events per region and hour (log coverage)", true, "no events in this window."},
 	{"regions", "Activity per region", false, ""},
 	{"timeline", "Every event of the lineage", false, ""},
 	{"recon", "Reconnaissance", false, ""},
@@ -57,6 +58,10 @@ var packTables = []packTable{
 
 // pageRows is how many rows of a table the page shows; the CSV and JSONL files have them all.
 const pageRows = 300
+
+// openRows is how many rows a table may have and still be shown open; a longer one is folded
+// (a click shows it), so that the page stays short enough to read.
+const openRows = 10
 
 // PackOptions say what to put in an evidence pack and how the run is described in it.
 type PackOptions struct {
@@ -380,7 +385,7 @@ func (p *packer) run(q queries.Query) (*sql.Rows, error) {
 }
 
 // tablesKept are the tables the summary and answers.md read whole.
-var tablesKept = map[string]bool{"summary": true, "lineage": true, "iam-changes": true, "left-running": true,
+var tablesKept = map[string]bool{"summary": true, "lineage": true, "key-status": true, "iam-changes": true, "left-running": true,
 	"aws-markers": true, "compute-launches": true, "credential-misuse": true, "data-access": true, "exposure": true,
 	"brute-force": true}
 
@@ -450,17 +455,18 @@ func (p *packer) write() error {
 		return err
 	}
 	sum := p.summary()
-	if err := p.writePage(sum, chartList, tables); err != nil {
+	steps, done := p.doNow()
+	if err := p.writePage(sum, chartList, tables, steps, done); err != nil {
 		return err
 	}
-	if err := p.writeAnswers(sum); err != nil {
+	if err := p.writeAnswers(sum, steps, done); err != nil {
 		return err
 	}
 	return p.writeManifest(sources)
 }
 
 func pageTable(t packTable, q queries.Query, res *queries.Collected, ok bool) Table {
-	pt := Table{Name: t.name, Title: t.title, Description: q.Description, Empty: t.empty}
+	pt := Table{Name: t.name, Query: t.name, Title: t.title, Description: q.Description, Empty: t.empty}
 	if !ok {
 		pt.Note = "this build of trailhound has no query " + t.name + "."
 		return pt
@@ -469,6 +475,7 @@ func pageTable(t packTable, q queries.Query, res *queries.Collected, ok bool) Ta
 	pt.Files = []string{"data/" + t.name + ".csv", "data/" + t.name + ".jsonl"}
 	pt.Columns = res.Columns
 	pt.Total = res.Total
+	pt.Collapsed = res.Total > openRows
 	for i, row := range res.Text {
 		if i == pageRows {
 			break
@@ -489,6 +496,7 @@ func pageTable(t packTable, q queries.Query, res *queries.Collected, ok bool) Ta
 			cells[j] = c
 		}
 		pt.Rows = append(pt.Rows, cells)
+		pt.RowIDs = append(pt.RowIDs, rowID(t.name, i))
 	}
 	if res.Total > len(pt.Rows) {
 		pt.Note = fmt.Sprintf("The first %d of %d rows; every row is in the CSV and JSONL files.", len(pt.Rows), res.Total)
@@ -615,7 +623,7 @@ func (p *packer) sources() ([]SourceFile, error) {
 	return out, nil
 }
 
-func (p *packer) writePage(sum summary, chartList []Chart, tables []Table) error {
+func (p *packer) writePage(sum summary, chartList []Chart, tables []Table, steps, done []Action) error {
 	f, err := p.create("index.html")
 	if err != nil {
 		return err
@@ -623,6 +631,8 @@ func (p *packer) writePage(sum summary, chartList []Chart, tables []Table) error
 	pg := Page{
 		Title:    "Evidence pack: what access key " + strings.Join(p.o.Params.Keys, ", ") + " did",
 		Subtitle: []string{scopeText(p.o.Params), p.madeBy()},
+		DoNow:    steps,
+		Done:     done,
 		Summary:  sum.items,
 		Notes:    sum.notes,
 		TOC:      true,
@@ -639,6 +649,9 @@ func (p *packer) writePage(sum summary, chartList []Chart, tables []Table) error
 			"In CSV files, a text cell that begins with =, +, -, @, tab or carriage return starts with a ' so that " +
 				"spreadsheets show it as text instead of running it.",
 		},
+	}
+	if groups := stillThere(p.results["left-running"]); len(groups) > 0 {
+		pg.Top = append(pg.Top, stillTable(groups, p.results["left-running"].Total))
 	}
 	if err := RenderPage(f, pg); err != nil {
 		f.abort()
@@ -659,7 +672,7 @@ func (p *packer) madeBy() string {
 }
 
 func scopeText(pr queries.Params) string {
-	s := "Scope: access key " + strings.Join(pr.Keys, ", ") + " and every credential derived from it (its lineage)"
+	s := "Scope: access key " + strings.Join(pr.Keys, ", ") + " and every credential made from it (its lineage)"
 	switch {
 	case pr.From.IsZero() && pr.To.IsZero():
 		return s + ", over every event in the store."

@@ -28,6 +28,9 @@ var pageTmpl = sync.OnceValue(func() *template.Template {
 type Page struct {
 	Title    string
 	Subtitle []string
+	DoNow    []Action // "Do this now", first on the page
+	Done     []Action // what the logs show already done, under it
+	Top      []Table  // tables right after "Do this now" ("Still there", grouped)
 	Summary  []SummaryItem
 	Notes    []string
 	TOC      bool // a table of contents
@@ -45,7 +48,8 @@ type SummaryItem struct {
 
 // Table is a query result shown on a page.
 type Table struct {
-	Name        string // the canned query
+	Name        string // the section's id is "table-" + Name
+	Query       string // the canned query it shows
 	Title       string
 	Description string
 	Files       []string // the same table as files of the pack (relative links)
@@ -54,7 +58,9 @@ type Table struct {
 	Empty       string // what no rows means
 	Columns     []string
 	Rows        [][]Cell
+	RowIDs      []string // each row's element id (the links of "Do this now" point at rows)
 	Total       int
+	Collapsed   bool // folded: a click shows the rows
 }
 
 // Cell is one table cell as text, with how to lay it out: "num" (right-aligned), "time" (not
@@ -69,8 +75,36 @@ type chartView struct {
 	JS template.JS
 }
 
+// tableView is a table with each row beside its id.
+type tableView struct {
+	Table
+	Lines []lineView
+}
+
+type lineView struct {
+	ID    string
+	Cells []Cell
+}
+
+func viewTables(ts []Table) []tableView {
+	out := make([]tableView, len(ts))
+	for i, t := range ts {
+		out[i].Table = t
+		for j, cells := range t.Rows {
+			l := lineView{Cells: cells}
+			if j < len(t.RowIDs) {
+				l.ID = t.RowIDs[j]
+			}
+			out[i].Lines = append(out[i].Lines, l)
+		}
+	}
+	return out
+}
+
 type pageView struct {
 	Page
+	Top       []tableView
+	Tables    []tableView
 	Charts    []chartView
 	CSP       string
 	CSS       template.CSS
@@ -92,13 +126,14 @@ var csp = sync.OnceValue(func() string {
 
 // RenderPage writes p as one HTML page with the chart library inlined.
 func RenderPage(w io.Writer, p Page) error {
-	v := pageView{Page: p, CSP: csp(), CSS: template.CSS(pageCSS)}
+	v := pageView{Page: p, CSP: csp(), CSS: template.CSS(pageCSS), Top: viewTables(p.Top), Tables: viewTables(p.Tables),
+		InitJS: template.JS(initJS)}
 	for _, c := range p.Charts {
 		// c.Options is encoding/json output: <, > and & are \u escapes, so it cannot end the
 		// script element it sits in, and the page's script only ever JSON.parses it.
 		v.Charts = append(v.Charts, chartView{Chart: c, JS: template.JS(c.Options)})
 		if !c.Empty {
-			v.EChartsJS, v.InitJS = template.JS(echartsJS), template.JS(initJS)
+			v.EChartsJS = template.JS(echartsJS)
 		}
 	}
 	if err := pageTmpl().Execute(w, v); err != nil {

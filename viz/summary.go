@@ -132,7 +132,7 @@ func (p *packer) summary() summary {
 		add("Attacker's activity", "none found in the store for these keys")
 	}
 	if len(s.attackerIPs) > 0 {
-		add("Attacker's source IP addresses", joinCapped(s.attackerIPs, 12))
+		add("Where the attacker called from (source IP addresses)", joinCapped(s.attackerIPs, 12))
 	}
 	if w := r.list("workload_ips"); len(w) > 0 {
 		s.notes = append(s.notes, "Calls that a workload (an EC2 instance, a Lambda function, an ECS task) made itself, "+
@@ -142,27 +142,27 @@ func (p *packer) summary() summary {
 	}
 	s.stolen, s.stolenNote = p.stolenKeys()
 	if len(s.stolen) > 0 {
-		s.items = append(s.items, SummaryItem{Label: "Stolen session keys", List: capList(s.stolen, 5)})
+		s.items = append(s.items, SummaryItem{Label: "Stolen temporary keys (session keys)", List: capList(s.stolen, 5)})
 	}
 	if ua := r.list("attacker_user_agents"); len(ua) > 0 {
-		s.items = append(s.items, SummaryItem{Label: "Attacker's tools (user agents, most used first)",
+		s.items = append(s.items, SummaryItem{Label: "The attacker's tools, most used first (user agents)",
 			List: ua[:min(len(ua), 5)]})
 	}
 	derived := r.num("derived_keys")
-	cred := fmt.Sprintf("%s derived from the leaked key (new access keys, temporary session keys, "+
-		"keys of users it created)", plural(derived, "credential", "credentials"))
+	cred := fmt.Sprintf("%s made from the leaked key (its lineage): new access keys, temporary keys (session keys), "+
+		"keys of users it created", plural(derived, "credential", "credentials"))
 	if len(s.createdUsers) > 0 {
 		cred += "; IAM users created: " + joinCapped(s.createdUsers, 12)
 	}
 	add("Credentials the attacker got", cred)
 	if len(s.regions) > 0 {
-		add("Regions used", fmt.Sprintf("%d: %s", len(s.regions), strings.Join(s.regions, ", ")))
+		add("AWS regions used", fmt.Sprintf("%d: %s", len(s.regions), strings.Join(s.regions, ", ")))
 	}
 	ec2, ecs := r.num("ec2_instances"), r.num("ecs_tasks")
 	ec2r, ecsr := r.list("ec2_regions"), r.list("ecs_regions")
-	add("What was launched", fmt.Sprintf("%s in %s; %s in %s",
-		plural(ec2, "EC2 instance", "EC2 instances"), plural(int64(len(ec2r)), "region", "regions"),
-		plural(ecs, "ECS/Fargate task", "ECS/Fargate tasks"), plural(int64(len(ecsr)), "region", "regions")))
+	add("Machines and containers started", fmt.Sprintf("%s in %s; %s in %s",
+		plural(ec2, "virtual machine (EC2 instance)", "virtual machines (EC2 instances)"), plural(int64(len(ec2r)), "region", "regions"),
+		plural(ecs, "container (ECS/Fargate task)", "containers (ECS/Fargate tasks)"), plural(int64(len(ecsr)), "region", "regions")))
 	s.data, s.dataNote = p.dataAccess()
 	if len(s.data) > 0 {
 		s.items = append(s.items, SummaryItem{Label: "Data read or changed", List: capList(s.data, 8)})
@@ -177,13 +177,13 @@ func (p *packer) summary() summary {
 	}
 	s.brute, s.bruteNote = p.bruteForce()
 	if len(s.brute) > 0 {
-		s.items = append(s.items, SummaryItem{Label: "Permission brute-forcing", List: capList(s.brute, 3)})
+		s.items = append(s.items, SummaryItem{Label: "Trying what the key may do (permission brute-forcing)", List: capList(s.brute, 3)})
 	}
 	s.leftRunning = p.leftRunning()
 	add("Still there", s.leftRunning)
 	s.quarantine = p.quarantine()
-	add("AWS quarantine of the key", s.quarantine)
-	add("API calls", fmt.Sprintf("%s by these credentials in this scope, %d of them failed",
+	add("AWS's own lock on the key (quarantine policy)", s.quarantine)
+	add("Calls to AWS (API calls)", fmt.Sprintf("%s by these credentials in this scope, %d of them failed",
 		plural(r.num("events"), "call", "calls"), r.num("failed_events")))
 	if len(owner) > 0 {
 		s.notes = append(s.notes, "The leaked key is also its owner's. Its calls from "+joinCapped(owner, 8)+
@@ -364,33 +364,16 @@ func (p *packer) leftRunning() string {
 		}
 		return "nothing: everything these credentials created was later stopped or deleted, as far as the logs show"
 	}
-	byType := map[string]int{}
 	regions := map[string]bool{}
 	for i := range res.Values {
-		r := row{res: res, i: i}
-		t := r.text("resource_type")
-		if t == "" {
-			t = "resource"
-		}
-		byType[t]++
-		regions[r.text("region")] = true
+		regions[row{res: res, i: i}.text("region")] = true
 	}
-	types := make([]string, 0, len(byType))
-	for t := range byType {
-		types = append(types, t)
-	}
-	slices.SortFunc(types, func(a, b string) int {
-		if byType[a] != byType[b] {
-			return byType[b] - byType[a]
-		}
-		return strings.Compare(a, b)
-	})
-	parts := make([]string, len(types))
-	for i, t := range types {
-		parts[i] = plural(int64(byType[t]), t, pluralNoun(t))
+	var parts []string
+	for _, g := range stillThere(res) {
+		parts = append(parts, plural(int64(len(g.rows)), g.one, g.many))
 	}
 	return fmt.Sprintf("%s in %s created by these credentials have no later stop, terminate or delete in the "+
-		"logs (%s): check and remove them, see the table \"Still there\"",
+		"logs (%s): check and remove them, see \"Do this now\" and \"Still there\" above",
 		plural(int64(res.Total), "resource", "resources"), plural(int64(len(regions)), "region", "regions"),
 		joinCapped(parts, 8))
 }

@@ -59,11 +59,12 @@ func theftPack(t *testing.T) (synth.TheftCase, string) {
 // items joined by newlines, as a reader sees them (HTML unescaped).
 func summaryItems(t *testing.T, page string) (map[string]string, string) {
 	t.Helper()
-	i, j := strings.Index(page, `<section id="summary">`), strings.Index(page, "</section>")
-	if i < 0 || j < i {
+	i := strings.Index(page, `<section id="summary">`)
+	j := strings.Index(page[max(i, 0):], "</section>")
+	if i < 0 || j < 0 {
 		t.Fatal("no summary section")
 	}
-	sec := page[i:j]
+	sec := page[i : i+j]
 	items := map[string]string{}
 	for _, m := range regexp.MustCompile(`(?s)<dt>(.*?)</dt>\s*<dd>(.*?)</dd>`).FindAllStringSubmatch(sec, -1) {
 		text := strings.ReplaceAll(strings.ReplaceAll(m[2], "<li>", "\n"), "</li>", "")
@@ -89,17 +90,17 @@ func TestPackStolenSessionKey(t *testing.T) {
 	stolen := fmt.Sprintf("The session key %s issued to Lambda function %s (execution role invoice-export-role) was used "+
 		"from %s from %s to %s: it was stolen. Why: the function's own calls came from %s (Lambda runtime); this address "+
 		"is not one of them.", m.StolenKey, m.Function, m.AttackerIP, fmtTime(m.FirstAttack), fmtTime(m.ForeignLast), m.FunctionIP)
-	if got := items["Stolen session keys"]; strings.TrimSpace(got) != stolen {
+	if got := items["Stolen temporary keys (session keys)"]; strings.TrimSpace(got) != stolen {
 		t.Errorf("stolen session keys:\n got %q\nwant %q", got, stolen)
 	}
 	if !strings.Contains(answers, stolen) {
 		t.Errorf("answers.md does not say %q", stolen)
 	}
-	if got := items["Attacker's source IP addresses"]; got != m.AttackerIP {
+	if got := items["Where the attacker called from (source IP addresses)"]; got != m.AttackerIP {
 		t.Errorf("attacker IPs %q, want only %s", got, m.AttackerIP)
 	}
 	for label, text := range items {
-		if strings.Contains(text, "AWS Internal") || strings.Contains(text, m.FunctionIP) && label != "Stolen session keys" {
+		if strings.Contains(text, "AWS Internal") || strings.Contains(text, m.FunctionIP) && label != "Stolen temporary keys (session keys)" {
 			t.Errorf("summary item %q names AWS's or the function's own address: %q", label, text)
 		}
 	}
@@ -125,8 +126,8 @@ func TestPackStolenSessionKey(t *testing.T) {
 	}
 	brute := fmt.Sprintf("%d denied calls over %d services in %d seconds from %s with key %s from %s: permission brute-forcing",
 		m.BruteDenied, m.BruteServices, int(m.BruteLast.Sub(m.BruteFirst).Seconds()), fmtTime(m.BruteFirst), m.StolenKey, m.AttackerIP)
-	if !strings.HasPrefix(strings.TrimSpace(items["Permission brute-forcing"]), brute) || !strings.Contains(answers, brute) {
-		t.Errorf("brute-forcing: %q, want it to begin %q", items["Permission brute-forcing"], brute)
+	if !strings.HasPrefix(strings.TrimSpace(items["Trying what the key may do (permission brute-forcing)"]), brute) || !strings.Contains(answers, brute) {
+		t.Errorf("brute-forcing: %q, want it to begin %q", items["Trying what the key may do (permission brute-forcing)"], brute)
 	}
 	// The function created nothing: the cleanup answer must not claim it was all deleted.
 	if got := items["Still there"]; got != "nothing: "+nothingCreated {
