@@ -33,6 +33,7 @@ type writer struct {
 	files   *duckdb.Appender // → staged_files
 	digests *duckdb.Appender // → staged_digests
 	cursors cursorBook       // event-history cursors, written with the batch
+	windows []ScanWindow     // S3 windows read whole, recorded when the run finishes
 
 	runID      int64
 	nextFileID int64
@@ -55,7 +56,7 @@ const (
 )
 
 var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
-	"shape", "records", "outside_window", "events_new", "read_at", "run_id"}
+	"shape", "records", "outside_window", "events_new", "read_at", "run_id", "content_sha256", "trailing_bytes"}
 
 // The staging tables. A new event is staged once, in staged_events, with the file it came
 // from; staged_sources holds only the other sources of events (a record already stored, or
@@ -277,15 +278,24 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 		w.pending++
 	}
 	o := it.obj
+	var trailing any
+	if it.p.Trailing >= 0 {
+		trailing = it.p.Trailing
+	}
 	err := w.files.AppendRow(fileID, o.Kind, o.URI, it.p.Size, nullString(it.p.SHA256), nullString(o.ETag),
-		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), it.outside, res.New, w.now(), w.runID)
+		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), it.outside, res.New, w.now(), w.runID,
+		nullString(it.p.ContentSHA256), trailing)
 	if err != nil {
 		return res, fmt.Errorf("stage source file %s: %w", o.URI, err)
 	}
 	if it.dec.Digest != nil {
+		// The digest's bytes exactly as decompressed (its signature covers their hash), and
+		// its S3 object metadata: the signature itself is not in the file.
 		d := it.dec.Digest
 		if err := w.digests.AppendRow(fileID, nullString(d.AccountID), nullTime(d.Start), nullTime(d.End),
-			nullString(d.S3Bucket), nullString(d.S3Object), int64(d.LogFiles), string(d.Content)); err != nil {
+			nullString(d.S3Bucket), nullString(d.S3Object), int64(d.LogFiles), string(d.Content), it.p.Content,
+			nullString(metaValue(it.meta, "signature")), nullString(metaValue(it.meta, "signature-algorithm")),
+			nullString(metaValue(it.meta, "backfill-generation-timestamp"))); err != nil {
 			return res, fmt.Errorf("stage digest %s: %w", o.URI, err)
 		}
 	}
@@ -307,9 +317,26 @@ func (w *writer) reject(ctx context.Context, uri, reason string) error {
 	return nil
 }
 
+// metaValue is an object's user metadata value for name (x-amz-meta-NAME), whatever
+// the case of the key the server returned.
+func metaValue(meta map[string]string, name string) string {
+	if v, ok := meta[name]; ok {
+		return v
+	}
+	for k, v := range meta {
+		if strings.EqualFold(k, name) || strings.EqualFold(k, "x-amz-meta-"+name) {
+			return v
+		}
+	}
+	return ""
+}
+
 // finish commits the last objects and closes the run with its summary.
 func (w *writer) finish(ctx context.Context, s *Summary) error {
 	err := w.commit(ctx)
+	if err == nil {
+		err = w.recordWindows(ctx)
+	}
 	_, uerr := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET finished_at = ?, files_read = ?, files_skipped = ?,
 		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ? WHERE run_id = ?`,
 		w.now(), s.FilesRead, s.FilesSkipped, s.EventsNew, s.EventsPresent, len(s.Rejected), s.Interrupted, w.runID)
@@ -317,6 +344,25 @@ func (w *writer) finish(ctx context.Context, s *Summary) error {
 		uerr = fmt.Errorf("record ingest summary: %w", uerr)
 	}
 	return errors.Join(err, uerr)
+}
+
+// recordWindows records the S3 windows the run read whole (see ScanWindow).
+func (w *writer) recordWindows(ctx context.Context) error {
+	for _, sw := range w.windows {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO ingest_windows (run_id, prefix, accounts, regions, org_ids, name_from, name_to)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, w.runID, sw.Prefix, nonNil(sw.Accounts), nonNil(sw.Regions), nonNil(sw.OrgIDs),
+			sw.From.UTC(), sw.To.UTC()); err != nil {
+			return fmt.Errorf("record the window of %s: %w", sw.Prefix, err)
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // stagingAppender is one of the writer's appenders and the staging table it fills.
