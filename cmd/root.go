@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trailhound/trailhound/ingest"
+	"github.com/trailhound/trailhound/queries/verify"
 )
 
 // Exit codes.
@@ -24,6 +25,7 @@ const (
 	ExitFailure     = 1
 	ExitUsage       = 2
 	ExitPartial     = 3 // some inputs could not be read; the rest were stored
+	ExitTampered    = 4 // verify found tampering or loss
 	ExitInterrupted = 130
 )
 
@@ -90,6 +92,8 @@ func report(e *env, c *cobra.Command, err error) int {
 	case errors.Is(err, ingest.ErrPartial):
 		fmt.Fprintf(e.err, "partial: %v\n", err)
 		return ExitPartial
+	case errors.Is(err, verify.ErrTampering):
+		return ExitTampered // the findings and the summary say what
 	}
 	fmt.Fprintf(e.err, "Error: %v\n", err)
 	var h *ingest.AWSHint
@@ -141,7 +145,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.db, "db", DefaultDB, "the store: a DuckDB file (env TRAILHOUND_DB)")
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e))
+	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e), newVerifyCmd(e))
 	return root
 }
 

@@ -101,8 +101,8 @@ type Summary struct {
 	// CloudTrail never writes them; trailhound verify reports each such log file).
 	TrailingData int
 	Rejected     []Rejection
-	Interrupted   bool
-	Elapsed       time.Duration
+	Interrupted  bool
+	Elapsed      time.Duration
 }
 
 // ErrPartial means some inputs could not be read; the rest were stored.
