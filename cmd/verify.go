@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -109,13 +111,16 @@ func runVerify(ctx context.Context, e *env, o verifyOptions) error {
 		}
 		return clients.Client(region), nil
 	}
-	st, err := queries.Open(ctx, e.db, queries.OpenOptions{})
+	if _, err := os.Stat(e.db); err != nil {
+		return fmt.Errorf("no store at %s: load one first with 'trailhound ingest' (or point --db at it)", e.db)
+	}
+	st, err := queries.Open(ctx, e.db, queries.OpenOptions{}) // read-write: the findings are kept
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	sum, verr := verify.Run(ctx, st, vo, e.logger())
-	if verr != nil && sum.Digests == 0 && sum.LogFiles == 0 && sum.Findings == 0 {
+	if verr != nil && !errors.Is(verr, verify.ErrTampering) {
 		return verr
 	}
 	q, err := queries.Lookup("integrity")

@@ -235,6 +235,20 @@ func (d *digest) parseLogs(arr []byte) bool {
 	return ok && err == nil
 }
 
+// signedAt is when CloudTrail signed the digest: at its end, or, for a backfill digest,
+// when it was generated (its x-amz-meta-backfill-generation-timestamp; zero when a copy
+// lost it, and then the key's validity is not checked).
+func (d *digest) signedAt() time.Time {
+	if !d.name.backfill {
+		return d.end
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(d.backfillMeta))
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
 // region is the region that delivered the digest (its public key is that region's).
 func (d *digest) region() string {
 	if d.named {

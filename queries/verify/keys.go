@@ -200,9 +200,10 @@ func (r *keyring) keyFor(d *digest) (*rsa.PublicKey, string) {
 		return nil, why
 	}
 	var when []PublicKey
+	signed := d.signedAt()
 	for _, k := range inRegion {
-		if (k.ValidFrom.IsZero() || !d.end.Before(k.ValidFrom.Add(-RotationAllowance))) &&
-			(k.ValidTo.IsZero() || !d.end.After(k.ValidTo.Add(RotationAllowance))) {
+		if signed.IsZero() || ((k.ValidFrom.IsZero() || !signed.Before(k.ValidFrom.Add(-RotationAllowance))) &&
+			(k.ValidTo.IsZero() || !signed.After(k.ValidTo.Add(RotationAllowance)))) {
 			when = append(when, k)
 		}
 	}

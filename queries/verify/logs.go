@@ -139,16 +139,26 @@ func (v *run) notIngested(f Finding) {
 // checkUnlisted reports stored log files no digest lists: unlisted when digests cover their
 // region and delivery time, else hours without digest coverage.
 func (v *run) checkUnlisted() {
+	// Coverage is per trail location (the bucket and prefix, or a local copy's folder, up
+	// to AWSLogs/: another trail's files in another place are not this trail's), account
+	// and region; a flattened copy's files fall back to their account and region.
 	cover := map[string][]span{}
 	last := map[string]time.Time{}
 	for _, d := range v.digests {
 		if d.raw == nil || d.formatErr != "" || !d.named {
 			continue
 		}
-		k := d.name.account + "/" + d.name.region
-		cover[k] = append(cover[k], span{d.start, d.end})
-		if d.end.After(last[k]) {
-			last[k] = d.end
+		ar := d.name.account + "/" + d.name.region
+		roots := []string{"*", logRoot(v.uriOfLoc(d.loc()))}
+		if r := logRoot(d.file.uri); r != "" {
+			roots = append(roots, r)
+		}
+		for _, root := range roots {
+			k := root + "|" + ar
+			cover[k] = append(cover[k], span{d.start, d.end})
+			if d.end.After(last[k]) {
+				last[k] = d.end
+			}
 		}
 	}
 	for k := range cover {
@@ -175,7 +185,11 @@ func (v *run) checkUnlisted() {
 			f.verdict, f.detail = "no-digest", "not named as CloudTrail names its log files, and no digest lists its content"
 			continue
 		}
-		k := f.name.account + "/" + f.name.region
+		root := logRoot(f.uri)
+		if root == "" {
+			root = "*"
+		}
+		k := root + "|" + f.name.account + "/" + f.name.region
 		// Unlisted only when a later digest of the region is stored too: a file delivered
 		// late is listed in the next hour's digest (or a backfill digest).
 		if covered(k, f.name.delivered) && last[k].After(f.name.delivered.Add(time.Hour)) {
@@ -260,6 +274,16 @@ func (v *run) checkUnlisted() {
 			Detail: "files in CloudTrail's delivery format ({\"Records\":[...]}) that are not named as CloudTrail names its log files, " +
 				"and whose content no digest lists: they cannot be checked"})
 	}
+}
+
+// logRoot is where a trail's files are, up to and including AWSLogs/ ("" for a file not
+// under an AWSLogs folder).
+func logRoot(uri string) string {
+	i := strings.LastIndex(uri, "/AWSLogs/")
+	if i < 0 {
+		return ""
+	}
+	return uri[:i+len("/AWSLogs/")]
 }
 
 func idIfOne(fs []*srcFile) int64 {

@@ -198,6 +198,7 @@ type run struct {
 	ring     *keyring
 	lastFile int64
 	newest   map[string]time.Time // the newest digest's end per chain
+	oldLoc   map[string]bool      // locations of digests read before version 4
 
 	findings           []Finding
 	pendingNotIngested []Finding       // gathered per account and region by verdicts
@@ -243,7 +244,7 @@ func (v *run) load(ctx context.Context, db *sql.DB) error {
 	v.log.Debug("verify: source files read", "files", len(v.files))
 
 	drows, err := db.QueryContext(ctx, `SELECT file_id, raw, coalesce(signature, ''), coalesce(signature_algorithm, ''),
-			coalesce(backfill_generated, '')
+			coalesce(backfill_generated, ''), coalesce(digest_s3_bucket, ''), coalesce(digest_s3_object, '')
 		FROM digests ORDER BY file_id`)
 	if err != nil {
 		return fmt.Errorf("read digests: %w", err)
@@ -252,7 +253,7 @@ func (v *run) load(ctx context.Context, db *sql.DB) error {
 	for drows.Next() {
 		d := &digest{}
 		var id int64
-		if err := drows.Scan(&id, &d.raw, &d.sigMeta, &d.sigAlgMeta, &d.backfillMeta); err != nil {
+		if err := drows.Scan(&id, &d.raw, &d.sigMeta, &d.sigAlgMeta, &d.backfillMeta, &d.bucket, &d.obj); err != nil {
 			drows.Close()
 			return fmt.Errorf("read digests: %w", err)
 		}
@@ -274,8 +275,12 @@ func (v *run) load(ctx context.Context, db *sql.DB) error {
 			d.parse()
 		}
 	})
+	v.oldLoc = map[string]bool{}
 	for _, d := range v.digests {
-		if d.raw != nil && d.formatErr == "" {
+		switch {
+		case d.raw == nil: // where ingest said it was, for the chain
+			v.oldLoc[d.loc()] = true
+		case d.formatErr == "":
 			v.byLoc[d.loc()] = append(v.byLoc[d.loc()], d)
 		}
 	}
@@ -365,10 +370,7 @@ func (v *run) keys(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	v.ring = newKeyring(stored)
-	for i := range v.opts.Keys {
-		v.opts.Keys[i].Region = ""
-	}
-	v.ring.add(v.opts.Keys)
+	v.ring.add(v.opts.Keys) // from files: Region "", any region
 	if err := saveKeys(ctx, db, v.opts.Keys, v.opts.Now()); err != nil {
 		return err
 	}
@@ -381,16 +383,20 @@ func (v *run) keys(ctx context.Context, db *sql.DB) error {
 		if d.raw == nil || d.formatErr != "" || v.ring.has(d.region(), d.fingerprint) || d.region() == "" {
 			continue
 		}
+		t := d.signedAt()
+		if t.IsZero() {
+			t = d.end
+		}
 		s := need[d.region()]
 		if s == nil {
-			s = &span{d.end, d.end}
+			s = &span{t, t}
 			need[d.region()] = s
 		}
-		if d.end.Before(s.from) {
-			s.from = d.end
+		if t.Before(s.from) {
+			s.from = t
 		}
-		if d.end.After(s.to) {
-			s.to = d.end
+		if t.After(s.to) {
+			s.to = t
 		}
 	}
 	regions := make([]string, 0, len(need))
@@ -683,6 +689,9 @@ func (v *run) checkLink(d *digest, chain []*digest) {
 	}
 	loc := *d.prevBucket + "/" + *d.prevObject
 	ps := v.byLoc[loc]
+	if len(ps) == 0 && v.oldLoc[loc] {
+		return // stored, but read before version 4: reported as needs-reingest
+	}
 	if len(ps) == 0 {
 		uri := v.uriOfLoc(loc)
 		t, _ := parseDigestName(path.Base(*d.prevObject))

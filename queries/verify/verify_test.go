@@ -3,9 +3,12 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -604,5 +607,186 @@ func writeFile(t *testing.T, p string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(fmt.Errorf("write %s: %w", p, err))
+	}
+}
+
+// handTrail writes a small trail by hand: log files, and digests signed with key (their
+// signatures returned by key), as CloudTrail writes them.
+type handTrail struct {
+	dir  string
+	sigs map[string]string
+	meta map[string]map[string]string // S3 metadata by key
+}
+
+type handDigest struct {
+	key        string
+	start, end time.Time
+	logs       []string
+	prev       string // key of the previous digest, "" for a chain's first
+	signer     *rsa.PrivateKey
+	generated  time.Time // backfill generation time
+}
+
+func (h *handTrail) log(t *testing.T, key, content string) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(content))
+	zw.Close()
+	p := filepath.Join(h.dir, filepath.FromSlash(key))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	writeFile(t, p, b.Bytes())
+	return key
+}
+
+func (h *handTrail) digest(t *testing.T, d handDigest, raws map[string][]byte) {
+	t.Helper()
+	const bucket = "hand-trail"
+	q := func(s string) string { return `"` + s + `"` }
+	var logs []string
+	for _, k := range d.logs {
+		raw, err := os.ReadFile(filepath.Join(h.dir, filepath.FromSlash(k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, _ := gzip.NewReader(bytes.NewReader(raw))
+		content, _ := io.ReadAll(zr)
+		sum := sha256Hex(content)
+		logs = append(logs, `{"s3Bucket":"hand-trail","s3Object":`+q(k)+`,"hashValue":`+q(sum)+`,"hashAlgorithm":"SHA-256",`+
+			`"newestEventTime":"2026-11-02T10:00:00Z","oldestEventTime":"2026-11-02T10:00:00Z"}`)
+	}
+	prev := `"previousDigestS3Bucket":null,"previousDigestS3Object":null,"previousDigestHashValue":null,"previousDigestHashAlgorithm":null,"previousDigestSignature":null`
+	var prevSig *string
+	if d.prev != "" {
+		s := h.sigs[d.prev]
+		prevSig = &s
+		prev = `"previousDigestS3Bucket":"hand-trail","previousDigestS3Object":` + q(d.prev) + `,"previousDigestHashValue":` +
+			q(sha256Hex(raws[d.prev])) + `,"previousDigestHashAlgorithm":"SHA-256","previousDigestSignature":` + q(s)
+	}
+	fp := verify.Fingerprint(x509.MarshalPKCS1PublicKey(&d.signer.PublicKey))
+	end := d.end.Format(time.RFC3339)
+	raw := []byte(`{"awsAccountId":"111122223333","digestStartTime":` + q(d.start.Format(time.RFC3339)) + `,"digestEndTime":` + q(end) +
+		`,"digestS3Bucket":"hand-trail","digestS3Object":` + q(d.key) + `,"digestPublicKeyFingerprint":` + q(fp) +
+		`,"digestSignatureAlgorithm":"SHA256withRSA","newestEventTime":null,"oldestEventTime":null,` + prev +
+		`,"logFiles":[` + strings.Join(logs, ",") + `]}`)
+	h.sigs[d.key] = signHex(t, d.signer, verify.StringToSign(end, bucket, d.key, raw, prevSig))
+	raws[d.key] = raw
+	h.meta[d.key] = map[string]string{"signature": h.sigs[d.key], "signature-algorithm": "SHA256withRSA"}
+	if !d.generated.IsZero() {
+		h.meta[d.key]["backfill-generation-timestamp"] = d.generated.Format(time.RFC3339)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(raw)
+	zw.Close()
+	p := filepath.Join(h.dir, filepath.FromSlash(d.key))
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	writeFile(t, p, b.Bytes())
+}
+
+// TestBackfillDigest: a log file that only a backfill digest lists (delivered late) is
+// verified, not unlisted; the backfill digest's chain is its own (its null previous is no
+// chain restart), and its key is chosen by when it was generated (its S3 metadata), not by
+// its end time. In a local copy, where that metadata is lost, it is unverifiable, and the
+// late file is still listed.
+func TestBackfillDigest(t *testing.T) {
+	k1, k2 := testKey(), otherKey()
+	h := &handTrail{dir: t.TempDir(), sigs: map[string]string{}, meta: map[string]map[string]string{}}
+	day := "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/02/111122223333_CloudTrail_us-east-1_20261102T"
+	dd := "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/02/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261102T"
+	rec := func(id string) string {
+		return `{"Records":[{"eventVersion":"1.08","eventID":"` + id + `","eventTime":"2026-11-02T10:00:00Z","eventName":"ListBuckets","awsRegion":"us-east-1"}]}`
+	}
+	l1 := h.log(t, day+"1005Z_aaaaaaaaaaaaaaa1.json.gz", rec("e1"))
+	l2 := h.log(t, day+"1020Z_aaaaaaaaaaaaaaa2.json.gz", rec("e2"))
+	late := h.log(t, day+"1050Z_aaaaaaaaaaaaaaa3.json.gz", rec("e3"))
+	l4 := h.log(t, day+"1110Z_aaaaaaaaaaaaaaa4.json.gz", rec("e4"))
+	at := func(hh, mm int) time.Time { return time.Date(2026, 11, 2, hh, mm, 30, 0, time.UTC) }
+	raws := map[string][]byte{}
+	h.digest(t, handDigest{key: dd + "110030Z.json.gz", start: at(10, 0), end: at(11, 0), logs: []string{l1, l2}, signer: k1}, raws)
+	h.digest(t, handDigest{key: dd + "120030Z.json.gz", start: at(11, 0), end: at(12, 0), logs: []string{l4}, prev: dd + "110030Z.json.gz", signer: k1}, raws)
+	h.digest(t, handDigest{key: dd + "130030Z.json.gz", start: at(12, 0), end: at(13, 0), prev: dd + "120030Z.json.gz", signer: k1}, raws)
+	h.digest(t, handDigest{key: dd + "110030Z_backfill.json.gz", start: at(10, 0), end: at(11, 0), logs: []string{late}, signer: k2,
+		generated: at(20, 0)}, raws)
+	// k1 signs until noon, k2 from 18:00: the backfill digest is signed at 20:00.
+	keys := []verify.PublicKey{
+		{Fingerprint: verify.Fingerprint(x509.MarshalPKCS1PublicKey(&k1.PublicKey)), Value: x509.MarshalPKCS1PublicKey(&k1.PublicKey),
+			ValidFrom: at(0, 0), ValidTo: at(12, 0)},
+		{Fingerprint: verify.Fingerprint(x509.MarshalPKCS1PublicKey(&k2.PublicKey)), Value: x509.MarshalPKCS1PublicKey(&k2.PublicKey),
+			ValidFrom: at(18, 0), ValidTo: at(23, 0)},
+	}
+	f := awsfake.New()
+	defer f.Close()
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", "")})
+	for _, key := range []string{l1, l2, late, l4, dd + "110030Z.json.gz", dd + "120030Z.json.gz", dd + "130030Z.json.gz", dd + "110030Z_backfill.json.gz"} {
+		b, err := os.ReadFile(filepath.Join(h.dir, filepath.FromSlash(key)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("hand-trail"), Key: aws.String(key),
+			Body: bytes.NewReader(b), Metadata: h.meta[key]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	ingestInto(t, db, ingest.NewS3Source(c, ingest.S3Options{Bucket: "hand-trail", From: at(9, 0), To: at(12, 0)}, quiet))
+	r := runVerify(t, db, verify.Options{Keys: keys, KeysGiven: true})
+	if r.err != nil || len(r.findings) != 0 || r.sum.DigestsValid != 4 || r.sum.LogFilesVerified != 4 {
+		t.Errorf("over S3: %v, %d of 4 digests and %d of 4 log files verified, findings %+v", r.err, r.sum.DigestsValid,
+			r.sum.LogFilesVerified, r.findings)
+	}
+	local := filepath.Join(t.TempDir(), "l.duckdb")
+	ingestInto(t, local, ingest.Files{Paths: []string{h.dir}})
+	r = runVerify(t, local, verify.Options{Keys: keys, KeysGiven: true})
+	if r.err != nil || r.sum.Tampering != 0 || r.verdicts[filepath.Join(h.dir, filepath.FromSlash(late))] != "unverified" ||
+		r.sum.DigestsValid != 2 || r.kinds()[verify.KindChainRestart] != 0 {
+		t.Errorf("local copy: %v %+v %+v", r.err, r.sum, r.findings)
+	}
+}
+
+var otherKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func signHex(t *testing.T, k *rsa.PrivateKey, msg string) string {
+	t.Helper()
+	h := sha256.Sum256([]byte(msg))
+	sig, err := rsa.SignPKCS1v15(nil, k, crypto.SHA256, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(sig)
+}
+
+// TestAnotherTrailWithoutDigests: a second trail of the same account and regions, kept in
+// another place and without log file validation, is not called unlisted by the first
+// trail's digests: its hours have no digest.
+func TestAnotherTrailWithoutDigests(t *testing.T) {
+	a := newTrail(t, 29)
+	b := newTrail(t, 31)
+	if err := os.RemoveAll(filepath.Join(b.dir, "AWSLogs", "111122223333", "CloudTrail-Digest")); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	ingestInto(t, db, ingest.Files{Paths: []string{a.dir, b.dir}})
+	r := runVerify(t, db, verify.Options{Keys: a.keys(), KeysGiven: true})
+	if r.err != nil || r.sum.Tampering != 0 || r.sum.LogFiles != a.m.Files+b.m.Files || r.sum.LogFilesNoDigest != b.m.Files {
+		t.Errorf("%v: %d tampering; %d log files, %d without a digest; trails of %d and %d", r.err, r.sum.Tampering,
+			r.sum.LogFiles, r.sum.LogFilesNoDigest, a.m.Files, b.m.Files)
+	}
+	for u, v := range r.verdicts {
+		if strings.HasPrefix(u, b.dir) && v != verify.KindNoDigest {
+			t.Errorf("%s: %s", u, v)
+		}
 	}
 }
