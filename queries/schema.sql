@@ -182,6 +182,21 @@ CREATE OR REPLACE VIEW event_integrity AS
 SELECT s.event_id, f.file_id, f.uri, v.verdict, v.tampering, v.detail
 FROM event_sources s JOIN source_files f USING (file_id) JOIN verify_files v USING (file_id);
 
+-- The events to mark: those from at least one tampered file (modified, unlisted,
+-- trailing-data), with the verdicts, and whether no verified file corroborates them.
+CREATE OR REPLACE VIEW event_marks AS
+SELECT event_id, list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE tampering) AS verdicts,
+    NOT bool_or(verdict = 'verified') AS uncorroborated
+FROM event_integrity
+GROUP BY event_id
+HAVING bool_or(tampering);
+
+-- Every source file with the last verify's verdict (NULL: read after that run, or an
+-- older read of an object read again), e.g. for a manifest of the files behind a report.
+CREATE OR REPLACE VIEW file_integrity AS
+SELECT f.file_id, f.kind, f.uri, f.sha256, f.content_sha256, v.verdict, v.tampering, v.listed_by, v.detail
+FROM source_files f LEFT JOIN verify_files v USING (file_id);
+
 -- One row per ingest run, with its closing summary.
 CREATE TABLE IF NOT EXISTS ingest_runs (
     run_id         BIGINT NOT NULL,

@@ -790,3 +790,40 @@ func TestAnotherTrailWithoutDigests(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrityViews: the views the evidence pack reads give every source file its
+// verdict and mark the events of tampered files.
+func TestIntegrityViews(t *testing.T) {
+	tr := newTrail(t, 37)
+	changed, err := synth.Tamper(tr.dir, tr.m, synth.Tampering{Edit: 1, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	ingestInto(t, db, ingest.Files{Paths: []string{tr.dir}})
+	runVerify(t, db, verify.Options{Keys: tr.keys(), KeysGiven: true})
+	st, err := queries.Open(context.Background(), db, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var files, withVerdict, modified int
+	if err := st.DB.QueryRow(`SELECT count(*), count(verdict), count(*) FILTER (WHERE verdict = 'modified' AND tampering
+		AND uri LIKE '%' || ?) FROM file_integrity`, changed[0].Key).Scan(&files, &withVerdict, &modified); err != nil {
+		t.Fatal(err)
+	}
+	if files != tr.m.Files+tr.m.DigestFiles || withVerdict != files || modified != 1 {
+		t.Errorf("file_integrity: %d files, %d with a verdict, %d modified", files, withVerdict, modified)
+	}
+	var marked, inFile int
+	if err := st.DB.QueryRow(`SELECT count(*) FROM event_marks WHERE verdicts = ['modified'] AND uncorroborated`).Scan(&marked); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB.QueryRow(`SELECT count(*) FROM event_sources JOIN source_files USING (file_id) WHERE uri LIKE '%' || ?`,
+		changed[0].Key).Scan(&inFile); err != nil {
+		t.Fatal(err)
+	}
+	if marked == 0 || marked != inFile {
+		t.Errorf("event_marks: %d events marked, the modified file holds %d", marked, inFile)
+	}
+}
