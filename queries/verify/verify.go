@@ -420,6 +420,9 @@ func (v *run) keys(ctx context.Context, db *sql.DB) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if ingest.IsAccessDenied(err) {
+				err = &ingest.AWSHint{Err: err, Hint: "access denied: the credentials need cloudtrail:ListPublicKeys (read-only)"}
+			}
 			err = ingest.ExplainAWSError(err, "")
 			var hint *ingest.AWSHint
 			if errors.As(err, &hint) {

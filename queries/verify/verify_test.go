@@ -827,3 +827,21 @@ func TestIntegrityViews(t *testing.T) {
 		t.Errorf("event_marks: %d events marked, the modified file holds %d", marked, inFile)
 	}
 }
+
+// TestListPublicKeysDenied: credentials that may not call ListPublicKeys leave every
+// digest unverifiable with one warning naming the permission; it is no failure, and
+// nothing is called tampered.
+func TestListPublicKeysDenied(t *testing.T) {
+	tr := newTrail(t, 41)
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	ingestInto(t, db, ingest.Files{Paths: []string{tr.dir}})
+	f, api := fakeKeys(t, served(tr.m))
+	for r := range f.PublicKeys {
+		f.SetFail(r, "AccessDeniedException")
+	}
+	r := runVerify(t, db, verify.Options{KeyAPI: api})
+	if r.err != nil || r.sum.Tampering != 0 || r.sum.DigestsUnverifiable != tr.m.DigestFiles || len(r.sum.Warnings) != 1 ||
+		!strings.Contains(r.sum.Warnings[0], "cloudtrail:ListPublicKeys") {
+		t.Errorf("%v: %+v", r.err, r.sum)
+	}
+}
