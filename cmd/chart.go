@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -24,11 +23,19 @@ func newChartCmd(e *env) *cobra.Command {
 library is inside it). With --key, the chart covers that key's lineage: the key and every
 credential derived from it; without, the whole store. Times are UTC.
 
+--out (default NAME.html) is written only if it does not exist or is a page trailhound
+wrote; a file of an evidence pack is never replaced (its manifest.json would no longer
+match), nor a file trailhound did not write.
+
+A --key that appears in no event of the store is left out with a warning; when no key is
+left, nothing is written (exit 2).
+
 'trailhound chart list' lists the charts.`,
 		Example: `  trailhound chart list
   trailhound chart tasks-per-hour --key AKIAIOSFODNN7EXAMPLE --out tasks.html
   trailhound chart region-heatmap --from 2026-11-07 --to 2026-11-10`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeQueries(true),
 		RunE: func(c *cobra.Command, args []string) error {
 			q, err := queries.Lookup(args[0])
 			if err != nil {
@@ -46,34 +53,22 @@ credential derived from it; without, the whole store. Times are UTC.
 		},
 	}
 	bindScope(c.Flags(), &scope, "scope to the lineage of this access key")
-	c.Flags().StringVarP(&out, "out", "o", "", "the HTML file to write (default NAME.html)")
-	c.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List the charts",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			list, err := viz.ListCharts()
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tDESCRIPTION")
-			for _, ch := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", queries.DisplayText(ch.Name), queries.DisplayText(ch.Kind), queries.DisplayText(ch.Description))
-			}
-			return tw.Flush()
-		},
-	})
+	c.Flags().StringVarP(&out, "out", "o", "", "the HTML file to write (default NAME.html); never replaces a file trailhound did not write")
+	c.MarkFlagFilename("out", "html")
+	c.AddCommand(newListCmd(e, true))
 	return c
 }
 
 func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error {
+	if err := viz.CheckReplace(out); err != nil {
+		return err
+	}
 	st, err := queries.Open(ctx, e.db, queries.OpenOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := warnMissingKeys(ctx, e, st, o.Params.Keys); err != nil {
+	if o.Params.Keys, err = knownKeys(ctx, e, st, o.Params.Keys); err != nil {
 		return err
 	}
 	ch, err := viz.DrawChart(ctx, st.DB, o)
@@ -87,7 +82,7 @@ func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error
 		return err
 	}
 	if ch.Empty {
-		fmt.Fprintf(e.err, "chart %s: no data in this scope (the page says so)\n", o.Name)
+		e.warnf("chart %s: no data in this scope (the page says so)", o.Name)
 	}
 	fmt.Fprintln(e.out, out)
 	return nil

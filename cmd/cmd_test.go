@@ -304,10 +304,20 @@ func TestQueryCommand(t *testing.T) {
 		}
 	})
 
-	t.Run("unknown key warns", func(t *testing.T) {
-		code, _, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", "AKIANOTINTHESTORE000")
-		if code != ExitOK || !strings.Contains(stderr, "warning: key AKIANOTINTHESTORE000 appears in no event") {
+	t.Run("unknown key", func(t *testing.T) {
+		// A key the store does not know prints no made-up "seed" row: one error, exit 2.
+		code, out, stderr := trailhound(t, "--db", db, "query", "lineage", "--key", "AKIANOTINTHESTORE000")
+		if code != ExitUsage || out != "" || strings.Count(stderr, "AKIANOTINTHESTORE000") != 1 ||
+			!strings.HasPrefix(stderr, "Error: key AKIANOTINTHESTORE000: in no event of "+db) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
+		}
+		// With a known key beside it: one warning, and the known key's lineage alone.
+		code, out, stderr = trailhound(t, "--db", db, "query", "lineage", "--key", "AKIANOTINTHESTORE000,"+key, "--format", "csv")
+		if code != ExitOK || stderr != "warning: key AKIANOTINTHESTORE000 appears in no event of "+db+": left out of the scope\n" {
 			t.Errorf("exit %d, stderr %q", code, stderr)
+		}
+		if strings.Contains(out, "AKIANOTINTHESTORE000") || !strings.Contains(out, key+",,seed,") {
+			t.Errorf("lineage of the known key:\n%s", out)
 		}
 	})
 

@@ -43,8 +43,8 @@ requests per second per region, 50 events a request; all regions are read in par
 the busiest region sets the time. Run the same command again after an interrupt: S3 objects
 already read and event history already read are not read again.
 
-Times: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC midnight), or a duration
-back from now (7d, 36h). --to defaults to now. Credentials come from the standard AWS chain
+Times: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC), a date (2021-11-27, UTC
+midnight), or a duration back from now (30min, 36h, 7d, 2w). --to defaults to now. Credentials come from the standard AWS chain
 (environment, --profile, SSO, roles); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>
 select other endpoints. The minimal IAM policy is in the README.
 
@@ -67,6 +67,7 @@ failure (e.g. expired credentials, with the fix), 2 usage error, 130 interrupted
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one S3 object, in MiB")
 	c.MarkFlagRequired("from")
+	c.RegisterFlagCompletionFunc("region", completeRegions(true))
 	return c
 }
 

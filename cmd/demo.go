@@ -117,22 +117,23 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	w := e.out
 	key := m.LeakedKey
 	fmt.Fprintf(w, "Synthetic incident in account %s: the leaked key is %s (user %s).\n", m.Account, key, m.LeakedKeyUser)
-	fmt.Fprintf(w, "Every answer below is a canned query scoped to the key's lineage: trailhound --db %s query NAME --key %s\n\n",
-		shellQuote(e.db), key)
+	self := e.selfCommand()
+	fmt.Fprintf(w, "Every answer below is a canned query scoped to the key's lineage: %s --db %s query NAME --key %s\n\n",
+		self, shellQuote(e.db), key)
 	p := queries.Params{Keys: []string{key}}
-	if err := printCanned(ctx, w, st, "lineage", p, "the credentials derived from the leaked key"); err != nil {
+	if err := printCanned(ctx, e, st, "lineage", p, "the credentials derived from the leaked key"); err != nil {
 		return err
 	}
 	if err := printComputeSummary(ctx, w, st, p); err != nil {
 		return err
 	}
-	if err := printCanned(ctx, w, st, "iam-changes", p, "identities and privileges the lineage created or changed"); err != nil {
+	if err := printCanned(ctx, e, st, "iam-changes", p, "identities and privileges the lineage created or changed"); err != nil {
 		return err
 	}
 	if err := printLeftRunning(ctx, w, st, p); err != nil {
 		return err
 	}
-	if err := printCanned(ctx, w, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
+	if err := printCanned(ctx, e, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
 		return err
 	}
 	if err := printIntegrity(ctx, w, e, st, keys); err != nil {
@@ -143,7 +144,10 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(w, "Evidence pack for AWS Support: %s (open %s)\n", pack, filepath.Join(pack, "index.html"))
-	fmt.Fprintf(w, "Store: %s. Try: trailhound --db %s query list\n", e.db, shellQuote(e.db))
+	fmt.Fprintf(w, "Store: %s. Try: %s --db %s query list\n", e.db, self, shellQuote(e.db))
+	if self == goRunCommand {
+		fmt.Fprintf(w, "(To type trailhound instead of %s: go install ./cmd/trailhound, with $(go env GOPATH)/bin on your PATH.)\n", goRunCommand)
+	}
 	return nil
 }
 
@@ -158,8 +162,8 @@ func printIntegrity(ctx context.Context, w io.Writer, e *env, st *queries.Store,
 	if err != nil && !errors.Is(err, verify.ErrTampering) {
 		return err
 	}
-	fmt.Fprintf(w, "## integrity: the store against CloudTrail's signed digests (trailhound --db %s verify --public-keys %s)\n",
-		shellQuote(e.db), shellQuote(keysFile))
+	fmt.Fprintf(w, "## integrity: the store against CloudTrail's signed digests (%s --db %s verify --public-keys %s)\n",
+		e.selfCommand(), shellQuote(e.db), shellQuote(keysFile))
 	fmt.Fprintf(w, "  %d of %d digest signatures valid (the newest of each region's chain has its signature only in S3 metadata: unverifiable in a copy)\n",
 		sum.DigestsValid, sum.Digests)
 	fmt.Fprintf(w, "  %d of %d log files verified, %d match only unverifiable digests\n", sum.LogFilesVerified, sum.LogFiles, sum.LogFilesUnverified)
@@ -172,28 +176,28 @@ func printIntegrity(ctx context.Context, w io.Writer, e *env, st *queries.Store,
 	if err != nil {
 		return fmt.Errorf("read verify_findings: %w", err)
 	}
-	if _, err := queries.WriteRows(w, queries.FormatTable, rows); err != nil {
+	if err := e.writeResult(rows, queries.FormatTable, outputOptions{}, "'verify --format json' shows them whole"); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	return printCanned(ctx, w, st, "tampered-events", queries.Params{}, "the events those files hold (query tampered-events)")
+	return printCanned(ctx, e, st, "tampered-events", queries.Params{}, "the events those files hold (query tampered-events)")
 }
 
 // printCanned prints a canned query's result as a table under a heading.
-func printCanned(ctx context.Context, w io.Writer, st *queries.Store, name string, p queries.Params, title string) error {
+func printCanned(ctx context.Context, e *env, st *queries.Store, name string, p queries.Params, title string) error {
 	q, err := queries.Lookup(name)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "## %s: %s\n", q.Name, title)
+	fmt.Fprintf(e.out, "## %s: %s\n", q.Name, title)
 	rows, err := q.Run(ctx, st.DB, p)
 	if err != nil {
 		return err
 	}
-	if _, err := queries.WriteRows(w, queries.FormatTable, rows); err != nil {
+	if err := e.writeResult(rows, queries.FormatTable, outputOptions{}, "'query NAME --format json' shows them whole"); err != nil {
 		return fmt.Errorf("query %s: %w", name, err)
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintln(e.out)
 	return nil
 }
 

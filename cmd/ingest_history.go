@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -37,8 +38,8 @@ S3 or files, and its origin is "event history, REGION" (view event_origins). Whe
 region's query stands is saved in the store with the events it follows: an interrupted run
 resumes where it stopped, and a later run reads only what no run has read yet.
 
-Times: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC midnight), or a duration
-back from now (7d, 36h). --to defaults to now. Credentials come from the standard AWS chain
+Times: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC), a date (2021-11-27, UTC
+midnight), or a duration back from now (30min, 36h, 7d, 2w). --to defaults to now. Credentials come from the standard AWS chain
 (environment, --profile, SSO, roles); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL /
 _EC2 select other endpoints. Only ec2:DescribeRegions and cloudtrail:LookupEvents are called.
 
@@ -58,6 +59,7 @@ reason), 1 failure (e.g. expired credentials, with the fix), 2 usage error, 130 
 	f.StringVar(&opts.Region, "aws-region", "", "region for the EC2 DescribeRegions call (default from the environment or profile)")
 	f.Float64Var(&opts.Rate, "rate", ingest.HistoryRate, "LookupEvents requests per second per region (CloudTrail allows 2)")
 	c.MarkFlagRequired("from")
+	c.RegisterFlagCompletionFunc("region", completeRegions(true))
 	return c
 }
 
@@ -94,7 +96,7 @@ func runIngestHistory(c *cobra.Command, e *env, o ingestHistoryOptions) error {
 		w := src.Window()
 		fmt.Fprintf(e.err, "window:    %s (UTC)\n", w)
 		fmt.Fprintf(e.err, "regions:   %d: %s\n", len(regions), strings.Join(regions, ", "))
-		if horizon := time.Now().UTC().Add(-ingest.HistoryRetention); w.From.Before(horizon) {
+		if horizon := time.Now().UTC().Add(-ingest.HistoryRetention); w.From.Before(horizon) && e.logs(slog.LevelWarn) {
 			fmt.Fprintf(e.err, "note:      event history keeps 90 days: it has nothing before %s\n", horizon.Format(time.RFC3339))
 		}
 		_, err = runIngestIn(ctx, e, st, src, ingest.Options{

@@ -35,8 +35,8 @@ folders the window needs are listed (plus the delivery lag after --to), and only
 whose eventTime is in the window are stored. us-east-1 carries IAM and STS (global) events:
 do not narrow it away. CloudTrail-Digest files of the same days are stored too.
 
-Times: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC midnight), or a duration
-back from now (7d, 36h). --to defaults to now.
+Times: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC), a date (2021-11-27, UTC
+midnight), or a duration back from now (30min, 36h, 7d, 2w). --to defaults to now.
 
 Credentials come from the standard AWS chain (environment, --profile, SSO, roles).
 --endpoint-url, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL select an S3-compatible server
@@ -67,6 +67,7 @@ with the missing permission), 1 failure, 2 usage error, 130 interrupted.`,
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one object, in MiB")
 	c.MarkFlagRequired("from")
+	c.RegisterFlagCompletionFunc("region", completeRegions(false))
 	return c
 }
 
@@ -84,7 +85,7 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 		return usageErrorf("--concurrency and --max-decompressed must be positive")
 	}
 	if len(o.Regions) > 0 && !slices.Contains(o.Regions, "us-east-1") {
-		fmt.Fprintln(e.err, "note: us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
+		e.warnf("us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
 	}
 	cfg, err := ingest.LoadAWSConfig(ctx, ingest.AWSOptions{Profile: o.Profile, Region: o.Region}, e.logger())
 	if err != nil {

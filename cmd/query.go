@@ -1,24 +1,24 @@
 package cmd
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/viz"
 )
 
 type queryOptions struct {
 	Keys     []string
 	KeyGiven bool // --key was on the command line (possibly empty)
 	From, To string
-	Format   string
 }
 
 func newQueryCmd(e *env) *cobra.Command {
 	opts := queryOptions{}
+	var out outputOptions
 	c := &cobra.Command{
 		Use:   "query NAME",
 		Short: "Run a canned query: the attacker's lineage, timeline, IAM changes, compute, what is left running",
@@ -28,8 +28,15 @@ With --key, a query is scoped to that key's lineage: the key, the session keys a
 access keys minted from it, the keys and console sessions of users it created, and so
 on recursively ('trailhound query lineage --key AKIA...' shows them and how each came
 to be). Without --key, a query covers the whole store. --from and --to bound the events
-to [from, to), in UTC: RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27), or a
-duration back from now (12h, 7d, 2w).
+to [from, to), in UTC: RFC 3339 (2021-11-27T13:00:00Z; without a zone, UTC, so the
+page's "2021-11-27 13:00:00 UTC" works too), a date (2021-11-27), or a duration back from
+now (30min, 12h, 7d, 2w; "m" alone is refused: minutes or months?).
+
+A --key that appears in no event of the store is left out with a warning; when no key is
+left, the query fails (exit 2) rather than answer for nothing.
+
+Table cells wider than --max-width are cut and end in …; --format json or csv shows them
+whole. In table and markdown output NULL reads NULL, and the text 'NULL' reads "NULL".
 
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
 see queries/NAME.sql in the source, or 'trailhound query list'.`,
@@ -39,23 +46,16 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
   trailhound query compute-launches --key AKIAIOSFODNN7EXAMPLE --format json
   trailhound query left-running --key AKIAIOSFODNN7EXAMPLE
   trailhound query coverage --from 7d`,
-		Args: cobra.ExactArgs(1),
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			qs, _ := queries.Canned()
-			var names []string
-			for _, q := range qs {
-				names = append(names, q.Name)
-			}
-			return names, cobra.ShellCompDirectiveNoFileComp
-		},
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeQueries(false),
 		RunE: func(c *cobra.Command, args []string) error {
 			q, err := queries.Lookup(args[0])
 			if err != nil {
 				return usageErrorf("%v (trailhound query list shows the queries)", err)
 			}
-			f, err := queries.ParseFormat(opts.Format)
+			f, err := out.parse(c)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
 			opts.KeyGiven = c.Flags().Changed("key")
 			p, err := queryParams(q, opts, e.now())
@@ -67,46 +67,71 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 				return err
 			}
 			defer st.Close()
-			missing, err := queries.MissingKeys(c.Context(), st.DB, p.Keys)
-			if err != nil {
+			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
-			}
-			for _, k := range missing {
-				fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", queries.DisplayText(k), e.db)
 			}
 			rows, err := q.Run(c.Context(), st.DB, p)
 			if err != nil {
 				return err
 			}
-			_, err = queries.WriteRows(e.out, f, rows)
-			return err
+			return e.writeResult(rows, f, out, wholeHint)
 		},
 	}
 	fl := c.Flags()
 	fl.StringSliceVar(&opts.Keys, "key", nil, "access key id whose lineage scopes the query (repeat or comma-separate for several)")
 	fl.StringVar(&opts.From, "from", "", "only events at or after this time (UTC)")
 	fl.StringVar(&opts.To, "to", "", "only events before this time (UTC)")
-	fl.StringVarP(&opts.Format, "format", "f", "table", "output format: "+strings.Join(queries.Formats(), ", "))
-	c.AddCommand(newQueryListCmd(e))
+	bindOutput(c, &out, true)
+	c.AddCommand(newListCmd(e, false))
 	return c
 }
 
-func newQueryListCmd(e *env) *cobra.Command {
-	var format string
+// newListCmd is 'trailhound query list' and, with charts, 'trailhound chart list': the same
+// columns (name, description, parameters, chart) and formats.
+func newListCmd(e *env, charts bool) *cobra.Command {
+	var out outputOptions
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List the canned queries: name, description, parameters",
-		Args:  cobra.NoArgs,
+		Short: "List the canned queries: name, description, parameters, chart",
+		Long: `List the canned queries, one a row: name, description, parameters (keys, from, to, or
+none) and the kind of chart it draws ('trailhound chart NAME'), empty for a query that draws
+none. 'trailhound chart list' lists the charts alone, with the same columns. Needs no store.`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			f, err := queries.ParseFormat(format)
+			f, err := out.parse(c)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
-			return queries.WriteList(c.Context(), e.out, f)
+			return viz.WriteList(e.out, f, charts)
 		},
 	}
-	c.Flags().StringVarP(&format, "format", "f", "table", "output format: "+strings.Join(queries.Formats(), ", "))
+	if charts {
+		c.Short = "List the charts: name, description, parameters, chart"
+	}
+	bindOutput(c, &out, false)
 	return c
+}
+
+// completeQueries completes a canned query's name (with charts, a chart's).
+func completeQueries(charts bool) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		if charts {
+			list, _ := viz.ListCharts()
+			for _, ch := range list {
+				names = append(names, ch.Name)
+			}
+		} else {
+			qs, _ := queries.Canned()
+			for _, q := range qs {
+				names = append(names, q.Name)
+			}
+		}
+		return withPrefix(names, prefix), cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // queryParams checks the flags against what q takes and parses the times.

@@ -32,7 +32,9 @@ years later with no network:
                   store was loaded from with their SHA-256, and the SHA-256 of every file here
 
 Session tokens and other secrets are redacted in every file (the store keeps the originals).
-DIR is replaced if it holds an earlier pack; a DIR with other files in it is refused.`,
+DIR is replaced if it holds an earlier pack; a DIR with other files in it is refused.
+A --key that appears in no event of the store is left out with a warning; when no key is
+left, nothing is written (exit 2).`,
 		Example: `  trailhound report --key AKIAIOSFODNN7EXAMPLE --out evidence
   trailhound report --key AKIAIOSFODNN7EXAMPLE --from 2026-11-01 --out evidence`,
 		Args: cobra.NoArgs,
@@ -49,13 +51,8 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 				return err
 			}
 			defer st.Close()
-			missing, err := warnMissingKeys(c.Context(), e, st, p.Keys)
-			if err != nil {
+			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
-			}
-			if len(missing) == len(p.Keys) {
-				return fmt.Errorf("no event of %s in %s: check the key, or ingest the logs that cover it",
-					queries.DisplayText(strings.Join(p.Keys, ", ")), e.db)
 			}
 			dir, err := writePack(c.Context(), e, st, out, p)
 			if err != nil {
@@ -67,6 +64,7 @@ DIR is replaced if it holds an earlier pack; a DIR with other files in it is ref
 	}
 	bindScope(c.Flags(), &scope, "the leaked access key; its lineage is followed")
 	c.Flags().StringVarP(&out, "out", "o", "evidence-pack", "the directory to write")
+	c.MarkFlagDirname("out")
 	return c
 }
 
@@ -86,11 +84,10 @@ func writePack(ctx context.Context, e *env, st *queries.Store, dir string, p que
 		return "", err
 	}
 	if res.Events == 0 {
-		fmt.Fprintln(e.err, "warning: no event of the lineage in this window: the pack says so")
+		e.warnf("no event of the lineage in this window: the pack says so")
 	}
 	if len(res.Missing) > 0 {
-		fmt.Fprintf(e.err, "evidence pack: not in this build of trailhound, listed as not available: %s\n",
-			strings.Join(res.Missing, ", "))
+		e.warnf("evidence pack: not in this build of trailhound, listed as not available: %s", strings.Join(res.Missing, ", "))
 	}
 	fmt.Fprintf(e.err, "evidence pack: %d files in %s (%.1fs); open %s\n", len(res.Files)+1, res.Dir,
 		time.Since(start).Seconds(), filepath.Join(res.Dir, "index.html"))

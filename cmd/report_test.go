@@ -40,6 +40,7 @@ func TestReportAndChartCommands(t *testing.T) {
 		t.Errorf("report stdout %q, want the directory", stdout)
 	}
 	var man struct {
+		Version string   `json:"version"`
 		Command []string `json:"command_line"`
 		RunBy   string   `json:"run_by"`
 		RunAt   string   `json:"run_at"`
@@ -55,6 +56,9 @@ func TestReportAndChartCommands(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &man); err != nil {
 		t.Fatal(err)
+	}
+	if man.Version != version() {
+		t.Errorf("manifest version %q, --version says %q", man.Version, version())
 	}
 	if !slices.Equal(man.Command, append([]string{"trailhound"}, args...)) {
 		t.Errorf("manifest command line %q", man.Command)
@@ -76,7 +80,7 @@ func TestReportAndChartCommands(t *testing.T) {
 		t.Fatalf("chart list: exit %d\n%s", code, stderr)
 	}
 	for _, name := range []string{"tasks-per-hour", "instances-per-hour", "calls-per-hour", "region-heatmap", "key-timeline"} {
-		if !strings.Contains(stdout, "\n"+name+" ") {
+		if !strings.Contains(stdout, "\n "+name+" ") {
 			t.Errorf("chart list lacks %s:\n%s", name, stdout)
 		}
 	}
@@ -107,9 +111,19 @@ func TestReportAndChartUsageErrors(t *testing.T) {
 		})
 	}
 	store, _ := incidentStore(t)
-	if code, _, stderr := trailhound(t, "--db", store, "report", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", t.TempDir()); code != ExitFailure ||
-		!strings.Contains(stderr, "appears in no event") {
-		t.Errorf("report for a key the store does not have: exit %d\n%s", code, stderr)
+	// A key the store does not have: said once (not a warning and then an error), exit 2, nothing written.
+	for _, args := range [][]string{
+		{"report", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", filepath.Join(t.TempDir(), "pack")},
+		{"chart", "calls-per-hour", "--key", "AKIAIOSFODNN7EXAMPLE", "--out", filepath.Join(t.TempDir(), "c.html")},
+	} {
+		code, stdout, stderr := trailhound(t, append([]string{"--db", store}, args...)...)
+		if code != ExitUsage || stdout != "" || strings.Count(stderr, "AKIAIOSFODNN7EXAMPLE") != 1 ||
+			!strings.Contains(stderr, "in no event of "+store) || strings.Contains(stderr, "warning") {
+			t.Errorf("%s for a key the store does not have: exit %d, stdout %q\n%s", args[0], code, stdout, stderr)
+		}
+		if _, err := os.Stat(args[len(args)-1]); err == nil {
+			t.Errorf("%s wrote %s", args[0], args[len(args)-1])
+		}
 	}
 	for _, name := range []string{"nosuch", "left-running"} { // unknown, and a query with no chart
 		if code, _, stderr := trailhound(t, "--db", store, "chart", name, "--out", filepath.Join(t.TempDir(), "x.html")); code != ExitUsage {

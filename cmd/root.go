@@ -38,8 +38,10 @@ type env struct {
 	out, err io.Writer
 	db       string
 	logLevel string
+	level    slog.Level // --log-level, parsed
 	quiet    bool
 	log      *slog.Logger
+	cutNoted bool // the note on cut table cells was printed
 	getenv   func(string) string
 	args     []string         // the command line after the program name, as given
 	runBy    func() string    // who runs it: user@host (fixed in tests)
@@ -79,7 +81,11 @@ func Main(ctx context.Context, args []string, in io.Reader, out, errOut io.Write
 // report prints err once, with a hint where one helps, and maps it to an exit code.
 func report(e *env, c *cobra.Command, err error) int {
 	var ue usageError
+	var uk unknownKeysError
 	switch {
+	case errors.As(err, &uk):
+		fmt.Fprintf(e.err, "Error: %v\n", err)
+		return ExitUsage
 	case errors.As(err, &ue) || isFlagError(err):
 		fmt.Fprintf(e.err, "Error: %v\n", err)
 		if c != nil {
@@ -97,11 +103,23 @@ func report(e *env, c *cobra.Command, err error) int {
 	}
 	fmt.Fprintf(e.err, "Error: %v\n", err)
 	var h *ingest.AWSHint
-	if errors.As(err, &h) {
+	var hh hinted
+	switch {
+	case errors.As(err, &h):
 		fmt.Fprintf(e.err, "Hint: %s\n", h.Hint)
+	case errors.As(err, &hh):
+		fmt.Fprintf(e.err, "Hint: %s\n", hh.hint)
 	}
 	return ExitFailure
 }
+
+// hinted is an error with what to do about it, printed on its own line after the error.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
 
 // isFlagError recognises cobra's and pflag's own parse errors, which are not typed.
 func isFlagError(err error) bool {
@@ -136,16 +154,21 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 			if err := lvl.UnmarshalText([]byte(e.logLevel)); err != nil {
 				return usageErrorf("--log-level %q: want debug, info, warn or error", e.logLevel)
 			}
+			e.level = lvl
 			e.log = slog.New(slog.NewTextHandler(e.err, &slog.HandlerOptions{Level: lvl}))
 			return nil
 		},
 	}
+	root.Version = version()
+	root.SetVersionTemplate("trailhound {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.db, "db", DefaultDB, "the store: a DuckDB file (env TRAILHOUND_DB)")
-	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs, warnings and notes go to stderr; error leaves only errors)")
+	root.RegisterFlagCompletionFunc("log-level", completeFixed("debug", "info", "warn", "error"))
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e), newVerifyCmd(e))
+	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e),
+		newVerifyCmd(e), newVersionCmd())
 	return root
 }
 
@@ -158,6 +181,17 @@ func (e *env) progressWriter() io.Writer {
 		return f
 	}
 	return nil
+}
+
+// logs reports whether messages of level l are shown (--log-level).
+func (e *env) logs(l slog.Level) bool { return l >= e.level }
+
+// warnf prints "warning: ..." on stderr unless --log-level is error. Every warning of a command
+// goes through it (or through the logger), so --log-level error leaves only errors.
+func (e *env) warnf(format string, args ...any) {
+	if e.logs(slog.LevelWarn) {
+		fmt.Fprintf(e.err, "warning: "+format+"\n", args...)
+	}
 }
 
 // logger returns the configured logger (a discarding one before flags are parsed).

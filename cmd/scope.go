@@ -39,14 +39,41 @@ func scopeParams(opts queryOptions, now time.Time) (queries.Params, error) {
 	return p, nil
 }
 
-// warnMissingKeys says on stderr which keys appear in no event of the store, and returns them.
-func warnMissingKeys(ctx context.Context, e *env, st *queries.Store, keys []string) ([]string, error) {
+// unknownKeysError: no key of the scope appears in the store. It exits 2, like a usage error,
+// without the usage line: the command line is fine, the key is not in these logs.
+type unknownKeysError struct {
+	keys []string
+	db   string
+}
+
+func (u unknownKeysError) Error() string {
+	noun := "key"
+	if len(u.keys) > 1 {
+		noun = "keys"
+	}
+	return fmt.Sprintf("%s %s: in no event of %s; check the key, or ingest the logs that cover it "+
+		"('trailhound query key-usage' lists the keys the store has)", noun, queries.DisplayText(strings.Join(u.keys, ", ")), u.db)
+}
+
+// knownKeys returns the keys that appear in the store (signing or minted by an event), in their
+// order, with a warning for each one that does not; when none does, it fails with an
+// unknownKeysError, said once. No keys: nothing to check.
+func knownKeys(ctx context.Context, e *env, st *queries.Store, keys []string) ([]string, error) {
 	missing, err := queries.MissingKeys(ctx, st.DB, keys)
-	if err != nil {
-		return nil, err
+	if err != nil || len(missing) == 0 {
+		return keys, err
+	}
+	var known []string
+	for _, k := range keys {
+		if !slices.Contains(missing, k) {
+			known = append(known, k)
+		}
+	}
+	if len(known) == 0 {
+		return nil, unknownKeysError{keys: missing, db: e.db}
 	}
 	for _, k := range missing {
-		fmt.Fprintf(e.err, "warning: key %s appears in no event of %s\n", queries.DisplayText(k), e.db)
+		e.warnf("key %s appears in no event of %s: left out of the scope", queries.DisplayText(k), e.db)
 	}
-	return missing, nil
+	return known, nil
 }

@@ -21,8 +21,9 @@ import (
 
 type verifyOptions struct {
 	PublicKeys []string
-	Format     string
 	Profile    string
+	out        outputOptions
+	format     queries.Format
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -73,21 +74,22 @@ loss found, 1 failure, 2 usage error.`,
   trailhound query tampered-events --key AKIAIOSFODNN7EXAMPLE`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			f, err := opts.out.parse(c)
+			if err != nil {
+				return err
+			}
+			opts.format = f
 			return runVerify(c.Context(), e, opts)
 		},
 	}
 	f := c.Flags()
 	f.StringArrayVar(&opts.PublicKeys, "public-keys", nil, "JSON of 'aws cloudtrail list-public-keys' (repeatable); no AWS call is made")
-	f.StringVarP(&opts.Format, "format", "f", "table", "output format: "+strings.Join(queries.Formats(), ", "))
 	f.StringVar(&opts.Profile, "profile", "", "AWS shared config profile for ListPublicKeys")
+	bindOutput(c, &opts.out, true)
 	return c
 }
 
 func runVerify(ctx context.Context, e *env, o verifyOptions) error {
-	format, err := queries.ParseFormat(o.Format)
-	if err != nil {
-		return usageError{err}
-	}
 	vo := verify.Options{KeysGiven: len(o.PublicKeys) > 0, Now: func() time.Time { return e.now().UTC() }}
 	for _, p := range o.PublicKeys {
 		keys, err := verify.ReadPublicKeysFile(p)
@@ -131,7 +133,7 @@ func runVerify(ctx context.Context, e *env, o verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := queries.WriteRows(e.out, format, rows); err != nil {
+	if err := e.writeResult(rows, o.format, o.out, wholeHint); err != nil {
 		return err
 	}
 	printVerifySummary(e.err, sum)

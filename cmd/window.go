@@ -6,17 +6,19 @@ import (
 	"github.com/trailhound/trailhound/queries"
 )
 
-// parseWindow reads --from (required) and --to (default now) into a window of whole seconds.
+// parseWindow reads the --from (required) and --to (default now) of an ingest into a window of
+// whole seconds. It reads the flags as parseTimes does: one parser for every --from and --to.
 func parseWindow(fromFlag, toFlag string, now time.Time) (time.Time, time.Time, error) {
-	from, err := queries.ParseTime(fromFlag, now)
-	if err != nil {
-		return from, from, usageErrorf("--from: %v", err)
+	if fromFlag == "" {
+		// cobra marks --from required; this is for callers that do not.
+		return time.Time{}, time.Time{}, usageErrorf("--from is required")
 	}
-	to := now
-	if toFlag != "" {
-		if to, err = queries.ParseTime(toFlag, now); err != nil {
-			return from, to, usageErrorf("--to: %v", err)
-		}
+	from, to, err := parseTimes(fromFlag, toFlag, now, func(string) error { return nil })
+	if err != nil {
+		return from, to, err
+	}
+	if to.IsZero() {
+		to = now
 	}
 	from = from.Truncate(time.Second)
 	if t := to.Truncate(time.Second); t.Before(to) {

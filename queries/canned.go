@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io"
 	"io/fs"
 	"regexp"
 	"slices"
@@ -182,59 +181,67 @@ func parseHeader(text string) Query {
 	return q
 }
 
-// ParseTime reads a time as the --from and --to flags take it: RFC 3339
-// (2021-11-27T13:00:00Z, 2021-11-27T14:00:00+01:00), a date (2021-11-27, midnight UTC),
-// or a duration back from now: a whole number of seconds, minutes, hours, days or weeks
-// (90s, 30m, 12h, 7d, 2w). The result is in UTC.
+// ParseTime reads a time as every --from and --to flag takes it (ingest windows and query
+// scopes alike), and returns it in UTC:
+//
+//   - RFC 3339: 2021-11-27T13:00:00Z, 2021-11-27T14:00:00+01:00, fractions allowed;
+//   - the same without a zone, taken as UTC: 2021-11-27T13:00:00, 2021-11-27T13:00;
+//   - a space instead of the T, and " UTC" or an offset after it, as trailhound's page and
+//     DuckDB print times: 2021-11-27 13:00:00 UTC, 2021-11-27 13:00:00+00;
+//   - a date: 2021-11-27 (midnight UTC);
+//   - a duration back from now: a whole positive number of seconds, minutes, hours, days or
+//     weeks: 90s, 30min, 12h, 7d, 2w. "m" alone is refused as ambiguous (minutes or months?),
+//     and a zero duration is refused because it means now, which leaves an empty window.
 func ParseTime(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if m := relativeRE.FindStringSubmatch(s); m != nil {
+		unit := relativeUnits[m[2]]
 		n, err := strconv.ParseInt(m[1], 10, 64)
-		unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour,
-			"d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
-		if err != nil || n > int64(200*365*24*time.Hour/unit) {
+		switch {
+		case m[2] == "m":
+			return time.Time{}, fmt.Errorf("time %q is ambiguous (minutes or months?): write %smin for minutes, "+
+				"or a number of days (90d is about three months)", s, m[1])
+		case err == nil && n == 0:
+			return time.Time{}, fmt.Errorf("time %q is no time back: it means now, and leaves an empty window "+
+				"(--to already defaults to now)", s)
+		case err != nil || n > int64(200*365*24*time.Hour/unit):
 			return time.Time{}, fmt.Errorf("time %q: too far back", s)
 		}
 		return now.Add(-time.Duration(n) * unit).UTC(), nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2021-11-27T13:00:00Z), a date (2021-11-27, UTC) "+
-		"or a duration back from now (90s, 30m, 12h, 7d, 2w)", s)
+	text := s
+	if len(text) > 10 && text[10] == ' ' { // 2021-11-27 13:00:00 -> 2021-11-27T13:00:00
+		text = text[:10] + "T" + strings.TrimLeft(text[11:], " ")
+	}
+	if rest, ok := strings.CutSuffix(text, "UTC"); ok {
+		text = strings.TrimRight(rest, " ") + "Z"
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2021-11-27T13:00:00Z; without a zone it is UTC), "+
+		"a date (2021-11-27, UTC) or a duration back from now (90s, 30min, 12h, 7d, 2w)", s)
 }
 
-var relativeRE = regexp.MustCompile(`^([0-9]{1,12})([smhdw])$`)
-
-// WriteList writes the canned queries, one row each (name, description, parameters), to w
-// in format f. It needs no store.
-func WriteList(ctx context.Context, w io.Writer, f Format) error {
-	qs, err := Canned()
-	if err != nil {
-		return err
-	}
-	var names, descs, params []string
-	for _, q := range qs {
-		names = append(names, q.Name)
-		descs = append(descs, q.Description)
-		params = append(params, q.Parameters)
-	}
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		return fmt.Errorf("list queries: %w", err)
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT unnest(?::VARCHAR[]) AS name, unnest(?::VARCHAR[]) AS description,
-		unnest(?::VARCHAR[]) AS parameters ORDER BY name`, names, descs, params)
-	if err != nil {
-		return fmt.Errorf("list queries: %w", err)
-	}
-	_, err = WriteRows(w, f, rows)
-	return err
+// timeLayouts are the forms of a date and time ParseTime takes (after a space between date
+// and time became T and a trailing UTC became Z); a layout without a zone reads as UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02T15:04:05.999999999Z07",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04",
 }
+
+var relativeRE = regexp.MustCompile(`^([0-9]+)(s|min|m|h|d|w)$`)
+
+var relativeUnits = map[string]time.Duration{"s": time.Second, "min": time.Minute, "m": time.Minute,
+	"h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
 
 // MissingKeys returns, sorted, the keys that neither sign nor are minted by any event in
 // the store: a typo, or logs that do not cover the key.

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/duckdb/duckdb-go/v2/mapping"
 )
 
 // SchemaSQL is the store schema; it is idempotent and runs on every read-write open.
@@ -112,6 +113,14 @@ func (s *Store) Close() error {
 
 // Open opens (creating if needed) the store at path. Every pooled connection uses UTC,
 // and extension autoload/autoinstall are off: the store never reaches the network.
+//
+// Read-only means, for an evidence store, that nothing on the machine changes and nothing
+// outside the store is read: the file is opened in DuckDB's READ_ONLY access mode (no INSERT,
+// DROP, CHECKPOINT...), and external access is off (enable_external_access=false: no COPY TO
+// or FROM, EXPORT or IMPORT DATABASE, ATTACH, INSTALL or LOAD, read_csv/read_json/glob of a
+// path, secrets on disk); then the configuration is locked (lock_configuration), so no SET
+// turns any of it back on. Temporary tables and macros, in memory, still work; DuckDB may
+// still spill to its own STORE.tmp directory.
 func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
@@ -123,6 +132,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	q.Set("autoload_known_extensions", "false")
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
+		q.Set("enable_external_access", "false")
 	}
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
@@ -134,7 +144,7 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 		q.Set("checkpoint_threshold", "1GB")
 	}
 	dsn := path + "?" + q.Encode()
-	st, err := connect(ctx, path, dsn, false)
+	st, err := connect(ctx, path, dsn, false, opts.ReadOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -160,22 +170,36 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 			if err := st.Close(); err != nil {
 				return nil, err
 			}
-			return connect(ctx, path, dsn, true)
+			return connect(ctx, path, dsn, true, true)
 		}
 	}
 	return st, nil
 }
 
 // connect opens the store at dsn. Every pooled connection uses UTC, and, with ownMacros,
-// has this binary's views and macros as TEMP ones.
-func connect(ctx context.Context, path, dsn string, ownMacros bool) (*Store, error) {
+// has this binary's views and macros as TEMP ones; with lock, the first connection locks the
+// configuration once it is set (DuckDB's TimeZone can only be set on a connection, after the
+// database is open: not in the DSN).
+func connect(ctx context.Context, path, dsn string, ownMacros, lock bool) (*Store, error) {
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
-		if _, err := e.ExecContext(ctx, "SET TimeZone='UTC'", nil); err != nil {
-			return fmt.Errorf("set time zone: %w", err)
+		tz, locked, err := settings(ctx, e)
+		if err != nil {
+			return err
+		}
+		if tz != "UTC" {
+			// GLOBAL: a connection opened later, after the lock, has it already.
+			if _, err := e.ExecContext(ctx, "SET GLOBAL TimeZone='UTC'", nil); err != nil {
+				return fmt.Errorf("set time zone: %w", err)
+			}
 		}
 		if ownMacros {
 			if _, err := e.ExecContext(ctx, tempMacros, nil); err != nil {
 				return fmt.Errorf("define macros: %w", err)
+			}
+		}
+		if lock && !locked {
+			if _, err := e.ExecContext(ctx, "SET GLOBAL lock_configuration = true", nil); err != nil {
+				return fmt.Errorf("lock configuration: %w", err)
 			}
 		}
 		return nil
@@ -189,6 +213,62 @@ func connect(ctx context.Context, path, dsn string, ownMacros bool) (*Store, err
 		return nil, openError(path, err)
 	}
 	return st, nil
+}
+
+// settings reads a new connection's time zone and whether the configuration is locked.
+func settings(ctx context.Context, e driver.ExecerContext) (tz string, locked bool, err error) {
+	q, ok := e.(driver.QueryerContext)
+	if !ok {
+		return "", false, errors.New("read settings: the driver's connection cannot query")
+	}
+	rows, err := q.QueryContext(ctx, "SELECT current_setting('TimeZone'), current_setting('lock_configuration')", nil)
+	if err != nil {
+		return "", false, fmt.Errorf("read settings: %w", err)
+	}
+	defer rows.Close()
+	v := make([]driver.Value, 2)
+	if err := rows.Next(v); err != nil {
+		return "", false, fmt.Errorf("read settings: %w", err)
+	}
+	tz, _ = v[0].(string)
+	locked, _ = v[1].(bool)
+	return tz, locked, nil
+}
+
+// CountStatements returns how many SQL statements text holds, as DuckDB's own parser splits it
+// (on an empty in-memory database with one thread and no file access, so nothing is run; its
+// start costs tens of milliseconds). A text that does not parse counts as one: running it
+// reports the error.
+func CountStatements(text string) int {
+	var db mapping.Database
+	var cfg mapping.Config
+	if mapping.CreateConfig(&cfg) == mapping.StateError {
+		return 1
+	}
+	defer mapping.DestroyConfig(&cfg)
+	for _, kv := range [][2]string{{"threads", "1"}, {"enable_external_access", "false"},
+		{"autoload_known_extensions", "false"}, {"autoinstall_known_extensions", "false"}} {
+		if mapping.SetConfig(cfg, kv[0], kv[1]) == mapping.StateError {
+			return 1
+		}
+	}
+	var msg string
+	if mapping.OpenExt(":memory:", &db, cfg, &msg) == mapping.StateError {
+		return 1
+	}
+	defer mapping.Close(&db)
+	var conn mapping.Connection
+	if mapping.Connect(db, &conn) == mapping.StateError {
+		return 1
+	}
+	defer mapping.Disconnect(&conn)
+	var stmts mapping.ExtractedStatements
+	n := mapping.ExtractStatements(conn, text, &stmts)
+	defer mapping.DestroyExtracted(&stmts)
+	if n == 0 && mapping.ExtractStatementsError(stmts) != "" {
+		return 1
+	}
+	return int(n)
 }
 
 // setUp creates or upgrades the schema and stores the macros.

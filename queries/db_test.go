@@ -158,22 +158,66 @@ func TestParseTime(t *testing.T) {
 		"2021-11-27T13:05:00Z":      "2021-11-27T13:05:00Z",
 		"2021-11-27T14:05:00+01:00": "2021-11-27T13:05:00Z",
 		"2021-11-27T13:05:00.5Z":    "2021-11-27T13:05:00.5Z",
-		" 7d ":                      "2021-11-23T10:30:00Z",
-		"12h":                       "2021-11-29T22:30:00Z",
-		"30m":                       "2021-11-30T10:00:00Z",
-		"90s":                       "2021-11-30T10:28:30Z",
-		"2w":                        "2021-11-16T10:30:00Z",
-		"0h":                        "2021-11-30T10:30:00Z",
+		// without a zone: UTC, whatever the machine's zone
+		"2021-11-27T13:05:07":    "2021-11-27T13:05:07Z",
+		"2021-11-27T13:05":       "2021-11-27T13:05:00Z",
+		"2021-11-27 13:00":       "2021-11-27T13:00:00Z",
+		"2021-11-27T13:05:07.25": "2021-11-27T13:05:07.25Z",
+		"2021-11-27 13:05:07":    "2021-11-27T13:05:07Z",
+		"2021-11-27T13:05Z":      "2021-11-27T13:05:00Z",
+		// as the evidence pack's page prints times, and as DuckDB prints a TIMESTAMPTZ
+		"2021-11-27 13:05:07 UTC": "2021-11-27T13:05:07Z",
+		"2021-11-27 13:05:07UTC":  "2021-11-27T13:05:07Z",
+		"2021-11-27 13:05:07+00":  "2021-11-27T13:05:07Z",
+		"2021-11-27 14:05:07+01":  "2021-11-27T13:05:07Z",
+		" 7d ":                    "2021-11-23T10:30:00Z",
+		"12h":                     "2021-11-29T22:30:00Z",
+		"30min":                   "2021-11-30T10:00:00Z",
+		"90s":                     "2021-11-30T10:28:30Z",
+		"2w":                      "2021-11-16T10:30:00Z",
 	} {
 		got, err := ParseTime(in, now)
 		if err != nil || got.Format(time.RFC3339Nano) != want || got.Location() != time.UTC {
 			t.Errorf("ParseTime(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "yesterday", "7", "-7d", "7y", "1.5h", "2021-13-01", "27/11/2021", "2021-11-27 13:00",
-		"99999999999999d"} {
-		if got, err := ParseTime(bad, now); err == nil {
-			t.Errorf("ParseTime(%q) = %v, want an error", bad, got)
+	for bad, says := range map[string]string{
+		"":                 "want RFC 3339",
+		"yesterday":        "want RFC 3339",
+		"7":                "want RFC 3339",
+		"-7d":              "want RFC 3339",
+		"7y":               "want RFC 3339",
+		"1.5h":             "want RFC 3339",
+		"2021-13-01":       "want RFC 3339",
+		"27/11/2021":       "want RFC 3339",
+		"2021-11-27 25:00": "want RFC 3339",
+		"99999999999999d":  "too far back",
+		"3m":               `"3m" is ambiguous (minutes or months?): write 3min for minutes`,
+		"0d":               `"0d" is no time back: it means now, and leaves an empty window`,
+		"0h":               "is no time back",
+		"00s":              "is no time back",
+	} {
+		if got, err := ParseTime(bad, now); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("ParseTime(%q) = %v, %v; want an error saying %q", bad, got, err, says)
+		}
+	}
+}
+
+func TestCountStatements(t *testing.T) {
+	for text, want := range map[string]int{
+		"":                                   0,
+		" ;; ":                               0,
+		"-- a comment\n/* another */":        0,
+		"SELECT 1":                           1,
+		"SELECT 1;":                          1,
+		"SELECT 'a;b', \"c;d\" FROM t; -- ;": 1,
+		"SELECT $$x;y$$":                     1,
+		"SELECT 1; SELECT 2":                 2,
+		"SET threads = 1; SELECT 1; DROP TABLE x": 3,
+		"SELEC oops; nonsense":                    1, // does not parse: run it to see the error
+	} {
+		if got := CountStatements(text); got != want {
+			t.Errorf("CountStatements(%q) = %d, want %d", text, got, want)
 		}
 	}
 }

@@ -13,9 +13,12 @@ package queries
 //     \UNNNNNNNN for the rest. ESC sequences such as "\x1b]0;pwned\x07" come out as the inert text
 //     `\x1b]0;pwned\x07`. Backslashes already in the data are left alone, so the display form is not
 //     reversible; use csv or json when the exact bytes matter.
-//   - csv keeps data exact, except that (a) C0 controls other than \t, \r and \n, DEL, C1 controls, bidi
-//     overrides, isolates and marks, U+2028, U+2029 and bytes that are not UTF-8 are escaped as above, because
-//     people cat CSV files, and (b) formula injection is defused: see neutraliseFormula.
+//   - csv keeps data exact, except that (a) every character table escapes but \t, \r and \n (C0 controls, DEL,
+//     C1 controls, U+2028, U+2029, every format character: bidi controls, U+200B, U+200D, U+FEFF...) and bytes
+//     that are not UTF-8 are escaped as above, because people cat CSV files and open them in spreadsheets that
+//     hide such characters. This is lossy: the escape `\x1b` cannot be told from the same four characters in
+//     the data, and an emoji joined with U+200D shows as its parts. (b) Formula injection is defused: see
+//     neutraliseFormula. Use json when the exact text matters.
 //   - json and jsonl are exact JSON. Strings are escaped as encoding/json does (control characters, U+2028,
 //     U+2029, and <, > and & as \u003c \u003e \u0026), and in addition DEL, C1 controls and every Unicode
 //     format character (bidi overrides etc.) are written as \uNNNN escapes, which decode back to the same
@@ -24,7 +27,12 @@ package queries
 // Rendering of values (the same in every format unless noted):
 //
 //   - NULL: `NULL` in table and markdown, an empty field in csv, null in json. (JSON null inside a JSON column
-//     is decoded by the driver to the same Go nil, so it is shown as NULL too.)
+//     is decoded by the driver to the same Go nil, so it is shown as NULL too.) Text that reads NULL is shown
+//     in table and markdown inside one more pair of double quotes: the string 'NULL' as "NULL", the string
+//     '"NULL"' as ""NULL"", so no text passes for a NULL.
+//   - table cells and column names wider than WriteOptions.MaxWidth (DefaultMaxWidth unless set) are cut and
+//     end in "…", and with WriteOptions.FitWidth the widest columns are cut further so that lines fit it;
+//     WriteStats.Cut counts them. No other format cuts anything.
 //   - BLOB and GEOMETRY: PostgreSQL bytea hex (`\x` followed by lower-case hex) in text formats; standard
 //     base64 (as encoding/json does for []byte) in json and jsonl.
 //   - TIMESTAMP, TIMESTAMPTZ, TIMESTAMP_S/_MS/_NS: RFC 3339 in UTC, with fractional seconds only when they are
@@ -110,11 +118,93 @@ func ParseFormat(s string) (Format, error) {
 // with the widths fixed.
 const tableBufferRows = 10000
 
+// DefaultMaxWidth is the widest a table cell (or column name) is shown, in terminal columns, unless
+// WriteOptions say otherwise: longer text is cut and ends in "…", so one hostile 1 MB user agent
+// cannot pad every row of a table to a megabyte. csv, json, jsonl and markdown are never cut.
+const DefaultMaxWidth = 120
+
+// WriteOptions tune WriteRowsWith.
+type WriteOptions struct {
+	// MaxWidth caps the display width of a table cell and of a column name: longer text keeps
+	// MaxWidth-1 columns and ends in "…". 0 means DefaultMaxWidth; a negative value, no cap.
+	MaxWidth int
+	// FitWidth, when > 0, is the width a whole table line should fit in (a terminal's): the widest
+	// columns are then cut further, to one common width but never below 24 columns, measured on the
+	// rows held back (the first 10,000).
+	FitWidth int
+	// tableLimit is how many rows the table format holds back to measure widths (0:
+	// tableBufferRows); tests lower it.
+	tableLimit int
+}
+
+// WriteStats say what WriteRowsWith wrote.
+type WriteStats struct {
+	Rows     int // data rows written
+	Cut      int // table cells and column names cut
+	MaxWidth int // the cap in force (0: none)
+	Fit      int // FitWidth, when columns were cut to fit it (0: they were not)
+}
+
 // WriteRows streams rows from a query to w in format f and returns the number of data rows written.
 // It always calls rows.Close() (which does not close the connection the rows came from) and returns rows.Err()
-// if iterating failed. Only the table format holds rows back, and at most tableBufferRows of them.
+// if iterating failed. Only the table format holds rows back, and at most tableBufferRows of them; its cells
+// are cut at DefaultMaxWidth.
 func WriteRows(w io.Writer, f Format, rows *sql.Rows) (int, error) {
-	return writeRows(w, f, rows, tableBufferRows)
+	st, err := WriteRowsWith(w, f, rows, WriteOptions{})
+	return st.Rows, err
+}
+
+// WriteRowsWith is WriteRows with options, and says how many table cells it cut.
+func WriteRowsWith(w io.Writer, f Format, rows *sql.Rows, o WriteOptions) (st WriteStats, err error) {
+	if rows == nil {
+		return st, errors.New("write rows: nil rows")
+	}
+	defer func() {
+		if cerr := rows.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close rows: %w", cerr)
+		}
+	}()
+	cols, _, err := rowColumns(rows)
+	if err != nil {
+		return st, err
+	}
+	s, err := newSink(w, f, cols, o, &st)
+	if err != nil {
+		return st, err
+	}
+	st.Rows, err = drain(rows, len(cols), nil, s)
+	return st, err
+}
+
+// WriteStrings writes a result made in Go (every column text) to w in format f, escaped and cut
+// as a query's result would be.
+func WriteStrings(w io.Writer, f Format, o WriteOptions, columns []string, rows [][]string) (WriteStats, error) {
+	cols := make([]column, len(columns))
+	for i, c := range columns {
+		cols[i] = newColumn(c, "VARCHAR")
+	}
+	var st WriteStats
+	s, err := newSink(w, f, cols, o, &st)
+	if err != nil {
+		return st, err
+	}
+	if err := s.begin(); err != nil {
+		return st, err
+	}
+	vals := make([]any, len(cols))
+	for n, r := range rows {
+		if len(r) != len(cols) {
+			return st, fmt.Errorf("write rows: row %d has %d values for %d columns", n+1, len(r), len(cols))
+		}
+		for i, v := range r {
+			vals[i] = v
+		}
+		if err := s.row(vals); err != nil {
+			return st, err
+		}
+		st.Rows++
+	}
+	return st, s.end(len(rows))
 }
 
 // rowColumns describes the result's columns: names and DuckDB types.
@@ -130,26 +220,9 @@ func rowColumns(rows *sql.Rows) ([]column, []*sql.ColumnType, error) {
 	return cols, cts, nil
 }
 
-func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (n int, err error) {
-	if rows == nil {
-		return 0, errors.New("write rows: nil rows")
-	}
-	defer func() {
-		if cerr := rows.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close rows: %w", cerr)
-		}
-	}()
-
-	cols, _, err := rowColumns(rows)
-	if err != nil {
-		return 0, err
-	}
-
-	s, err := newSink(w, f, cols, tableLimit)
-	if err != nil {
-		return 0, err
-	}
-	return drain(rows, len(cols), nil, s)
+func writeRows(w io.Writer, f Format, rows *sql.Rows, tableLimit int) (int, error) {
+	st, err := WriteRowsWith(w, f, rows, WriteOptions{tableLimit: tableLimit})
+	return st.Rows, err
 }
 
 // drain reads every row into every sink (each value through mapValue first, when it
@@ -193,15 +266,30 @@ func drain(rows *sql.Rows, ncols int, mapValue func(any) any, sinks ...sink) (n 
 	return n, nil
 }
 
-// newSink returns the writer for format f.
-func newSink(w io.Writer, f Format, cols []column, tableLimit int) (sink, error) {
+// newSink returns the writer for format f; the table format counts what it cuts in st.
+func newSink(w io.Writer, f Format, cols []column, o WriteOptions, st *WriteStats) (sink, error) {
 	f, err := ParseFormat(string(f))
 	if err != nil {
 		return nil, err
 	}
 	switch f {
 	case FormatTable:
-		return &tableSink{w: bufio.NewWriterSize(w, 64<<10), cols: cols, limit: tableLimit}, nil
+		limit := o.tableLimit
+		if limit <= 0 {
+			limit = tableBufferRows
+		}
+		maxWidth := o.MaxWidth
+		switch {
+		case maxWidth == 0:
+			maxWidth = DefaultMaxWidth
+		case maxWidth < 0:
+			maxWidth = 0
+		case maxWidth < 2:
+			maxWidth = 2 // one column of text and the ellipsis
+		}
+		st.MaxWidth = maxWidth
+		return &tableSink{w: bufio.NewWriterSize(w, 64<<10), cols: cols, limit: limit, maxWidth: maxWidth,
+			fitWidth: max(o.FitWidth, 0), stats: st}, nil
 	case FormatCSV:
 		return &csvSink{out: w, w: csv.NewWriter(w), cols: cols}, nil
 	case FormatJSON, FormatJSONL:
@@ -843,11 +931,11 @@ func isBidiControl(r rune) bool {
 type escapeMode int
 
 const (
-	// escapeCSV keeps \t, \r and \n (encoding/csv quotes them) and escapes C0 controls, DEL, C1 controls, bidi
-	// controls, U+2028, U+2029 and invalid UTF-8.
+	// escapeCSV escapes what escapeDisplay does but \t, \r and \n (encoding/csv quotes those).
 	escapeCSV escapeMode = iota
-	// escapeDisplay (table, markdown) also escapes \t, \r, \n and every other Unicode format character
-	// (zero-width characters, tag characters, soft hyphen...), so hidden text becomes visible.
+	// escapeDisplay (table, markdown) escapes \t, \r, \n, the other C0 controls, DEL, C1 controls, U+2028,
+	// U+2029, invalid UTF-8 and every Unicode format character (bidi controls, zero-width characters such
+	// as U+200B, U+200D and U+FEFF, tag characters, soft hyphen...), so hidden text becomes visible.
 	escapeDisplay
 )
 
@@ -860,7 +948,7 @@ func needsEscape(r rune, mode escapeMode) bool {
 	case r < utf8.RuneSelf:
 		return false
 	}
-	return mode == escapeDisplay && unicode.Is(unicode.Cf, r)
+	return unicode.Is(unicode.Cf, r)
 }
 
 // escapeText replaces the characters of mode with visible, inert escapes: \n \r \t, \xNN for other C0
@@ -920,6 +1008,26 @@ func neutraliseFormula(s string) string {
 	return s
 }
 
+// displayCell is how table and markdown show a value rendered by textValue: NULL as NULL, other
+// values escaped for display, and text that would read as NULL (NULL, "NULL", ""NULL""...: the
+// word between as many double quotes on each side) inside one more pair of double quotes.
+func displayCell(text string, kind cellKind) string {
+	if kind == cellNull {
+		return "NULL"
+	}
+	text = escapeText(text, escapeDisplay)
+	if kind == cellText && readsAsNull(text) {
+		return `"` + text + `"`
+	}
+	return text
+}
+
+func readsAsNull(s string) bool {
+	inner := strings.TrimLeft(s, `"`)
+	q := len(s) - len(inner)
+	return len(inner) == 4+q && inner[:4] == "NULL" && strings.Count(inner[4:], `"`) == q
+}
+
 // displayWidth estimates how many terminal columns s takes: East Asian wide and fullwidth characters (and most
 // emoji) count two, combining marks zero, everything else one. s has already been escaped.
 func displayWidth(s string) int {
@@ -959,57 +1067,153 @@ func runeWidth(r rune) int {
 //
 // Numeric columns are right-aligned. The first `limit` rows are held to measure the widths; after that rows are
 // written as they come with the widths fixed (a wider cell then pushes the rest of its line to the right).
+// A cell or column name wider than maxWidth (0: no cap) keeps maxWidth-1 columns and ends in "…". With fitWidth
+// (a terminal's width), the held rows' widths also decide a cap for the widest columns so that a line fits in
+// fitWidth columns, never below fitMinWidth; rows after the held ones are cut to the same caps. stats counts the
+// cells and names cut. NULL is shown as NULL, and text that would read the same (NULL, "NULL", ""NULL""...)
+// gets one more pair of double quotes, so the two never look alike.
 type tableSink struct {
-	w      *bufio.Writer
-	cols   []column
-	limit  int
-	widths []int
-	header []string
-	held   [][]string
-	fixed  bool
-	line   []byte
+	w        *bufio.Writer
+	cols     []column
+	limit    int
+	maxWidth int
+	fitWidth int
+	stats    *WriteStats
+	widths   []int
+	caps     []int // each column's cap once the widths are fixed (0: none)
+	header   []string
+	headCut  []bool // which column names are cut
+	held     [][]string
+	heldCut  [][]bool // which held cells are cut already
+	fixed    bool
+	line     []byte
 }
+
+// fitMinWidth is the narrowest a column is cut to make a line fit a terminal: a time (20 columns)
+// and an access key id (20) are never cut for that.
+const fitMinWidth = 24
 
 func (s *tableSink) begin() error {
 	s.header = make([]string, len(s.cols))
+	s.headCut = make([]bool, len(s.cols))
 	s.widths = make([]int, len(s.cols))
 	for i, c := range s.cols {
-		s.header[i] = escapeText(c.name, escapeDisplay)
+		s.header[i], s.headCut[i] = cutText(escapeText(c.name, escapeDisplay), s.maxWidth)
 		s.widths[i] = displayWidth(s.header[i])
 	}
 	return nil
 }
 
-func (s *tableSink) cells(vals []any) []string {
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		text, kind := textValue(v, s.cols[i].typ)
-		if kind == cellNull {
-			out[i] = "NULL"
-			continue
-		}
-		out[i] = escapeText(text, escapeDisplay)
+// count counts a cut.
+func (s *tableSink) count(_ string, cut bool) {
+	if cut {
+		s.stats.Cut++
 	}
-	return out
+}
+
+// cutText shortens an escaped cell to width display columns (0: no limit), the last of them "…",
+// and says whether it did.
+func cutText(c string, width int) (string, bool) {
+	if width <= 0 || len(c) <= width { // no character is wider than its UTF-8 bytes
+		return c, false
+	}
+	w := 0
+	for i, r := range c {
+		rw := runeWidth(r)
+		if w+rw > width-1 {
+			if displayWidth(c[i:]) <= width-w { // what is left fits: nothing to cut
+				return c, false
+			}
+			return c[:i] + "…", true
+		}
+		w += rw
+	}
+	return c, false
 }
 
 func (s *tableSink) row(vals []any) error {
-	cells := s.cells(vals)
+	cells := make([]string, len(vals))
+	cut := make([]bool, len(vals))
+	for i, v := range vals {
+		text, kind := textValue(v, s.cols[i].typ)
+		cells[i], cut[i] = cutText(displayCell(text, kind), s.maxWidth)
+	}
 	if s.fixed {
+		for i := range cells {
+			if !cut[i] {
+				cells[i], cut[i] = cutText(cells[i], s.caps[i])
+			}
+			s.count("", cut[i])
+		}
 		return s.writeLine(cells)
 	}
 	for i, c := range cells {
 		s.widths[i] = max(s.widths[i], displayWidth(c))
 	}
 	s.held = append(s.held, cells)
+	s.heldCut = append(s.heldCut, cut)
 	if len(s.held) >= s.limit {
 		return s.flushHeld()
 	}
 	return nil
 }
 
+// fitCaps returns each column's cap for lines of at most fit columns (0: none needed or asked):
+// the widest columns are cut to one common width, the largest that fits, but not below
+// fitMinWidth.
+func fitCaps(widths []int, fit int) []int {
+	caps := make([]int, len(widths))
+	if fit <= 0 || len(widths) == 0 {
+		return caps
+	}
+	budget := fit - 2 - 3*(len(widths)-1) // the rule line: "-" around each cell, "+" between
+	total := func(c int) int {
+		n := 0
+		for _, w := range widths {
+			n += min(w, c)
+		}
+		return n
+	}
+	widest := slices.Max(widths)
+	if total(widest) <= budget || widest <= fitMinWidth {
+		return caps
+	}
+	c := widest
+	for c > fitMinWidth && total(c) > budget {
+		c--
+	}
+	for i, w := range widths {
+		if w > c {
+			caps[i] = c
+		}
+	}
+	return caps
+}
+
 func (s *tableSink) flushHeld() error {
 	s.fixed = true
+	s.caps = fitCaps(s.widths, s.fitWidth)
+	for i, c := range s.caps {
+		if c == 0 {
+			continue
+		}
+		s.stats.Fit = s.fitWidth
+		s.widths[i] = c
+		var cut bool
+		s.header[i], cut = cutText(s.header[i], c)
+		s.headCut[i] = s.headCut[i] || cut
+		for r := range s.held {
+			text, cut := cutText(s.held[r][i], c)
+			s.held[r][i] = text
+			s.heldCut[r][i] = s.heldCut[r][i] || cut
+		}
+	}
+	for _, cut := range append(s.heldCut, s.headCut) {
+		for _, c := range cut {
+			s.count("", c)
+		}
+	}
+	s.heldCut = nil
 	if len(s.cols) > 0 {
 		if err := s.writeLine(s.header); err != nil {
 			return err
@@ -1264,11 +1468,7 @@ func (s *markdownSink) row(vals []any) error {
 	}
 	cells := make([]string, len(vals))
 	for i, v := range vals {
-		text, kind := textValue(v, s.cols[i].typ)
-		if kind == cellNull {
-			text = "NULL"
-		}
-		cells[i] = text
+		cells[i] = displayCell(textValue(v, s.cols[i].typ))
 	}
 	return s.writeLine(cells)
 }

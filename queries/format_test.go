@@ -286,6 +286,10 @@ var hostile = []string{
 	"pipe|and\\backslash",
 	"multi\nline\r\nvalue",
 	"zero\u200bwidth",
+	"zw\u200djoiner",
+	"\ufeffbom",
+	"soft\u00adhyphen",
+	"word\u2060joiner",
 	"line\u2028sep",
 	"[link](javascript:alert(1)) &amp; `code` *em*",
 }
@@ -398,8 +402,13 @@ func TestHostileCSV(t *testing.T) {
 		"</script><img src=x onerror=alert(1)>": "</script><img src=x onerror=alert(1)>",
 		"pipe|and\\backslash":                   "pipe|and\\backslash",
 		"multi\nline\r\nvalue":                  "multi\nline\r\nvalue",
-		"zero\u200bwidth":                       "zero\u200bwidth", // only terminal-breaking characters are escaped
-		"line\u2028sep":                         `line\u2028sep`,
+		// invisible characters are escaped as in table output (and lossily: see the package comment)
+		"zero\u200bwidth":  `zero\u200bwidth`,
+		"zw\u200djoiner":   `zw\u200djoiner`,
+		"\ufeffbom":        `\ufeffbom`,
+		"soft\u00adhyphen": `soft\u00adhyphen`,
+		"word\u2060joiner": `word\u2060joiner`,
+		"line\u2028sep":    `line\u2028sep`,
 		"[link](javascript:alert(1)) &amp; `code` *em*": "[link](javascript:alert(1)) &amp; `code` *em*",
 	}
 	for _, h := range hostile {
@@ -408,6 +417,11 @@ func TestHostileCSV(t *testing.T) {
 			t.Errorf("rows = %d", n)
 		}
 		checkTerminalSafe(t, got, true)
+		for _, r := range got {
+			if unicode.Is(unicode.Cf, r) {
+				t.Errorf("csv contains format character %U: %q", r, got)
+			}
+		}
 		r := csv.NewReader(strings.NewReader(got))
 		recs, err := r.ReadAll()
 		if err != nil {
@@ -494,7 +508,7 @@ func TestInvalidUTF8(t *testing.T) {
 	}
 	for _, f := range allFormats {
 		var buf bytes.Buffer
-		s, err := newSink(&buf, f, cols, 10)
+		s, err := newSink(&buf, f, cols, WriteOptions{tableLimit: 10}, &WriteStats{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -690,5 +704,161 @@ func TestParseDuckType(t *testing.T) {
 		if got := parseDuckType(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("parseDuckType(%q) = %+v, want %+v", in, got, want)
 		}
+	}
+}
+
+// TestTableCellCap: one huge cell does not pad every row of a table to its width. It is cut to
+// MaxWidth columns ending in "…", counted once; other formats keep it whole.
+func TestTableCellCap(t *testing.T) {
+	conn := newConn(t)
+	huge := strings.Repeat("Mozilla/5.0 ", 1<<20/12) // a 1 MB user agent
+	query := `SELECT i, CASE WHEN i = 7 THEN ? ELSE 'aws-cli/2.15' END AS user_agent FROM range(31) t(i) ORDER BY i`
+	run := func(f Format, o WriteOptions) (string, WriteStats) {
+		t.Helper()
+		rows, err := conn.QueryContext(t.Context(), query, huge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		st, err := WriteRowsWith(&buf, f, rows, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf.String(), st
+	}
+	out, st := run(FormatTable, WriteOptions{})
+	if st.Rows != 31 || st.Cut != 1 || st.MaxWidth != DefaultMaxWidth {
+		t.Errorf("stats %+v, want 31 rows, 1 cut at %d", st, DefaultMaxWidth)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 34 { // header, rule, 31 rows, count
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	for _, l := range lines {
+		if w := displayWidth(l); w > DefaultMaxWidth+8 {
+			t.Errorf("line %d columns wide: %.80q", w, l)
+		}
+	}
+	row7 := lines[2+7]
+	if !strings.HasSuffix(row7, "…") {
+		t.Errorf("the long cell does not end in an ellipsis: %q", row7)
+	}
+	if cell := strings.TrimSpace(strings.SplitN(row7, "|", 2)[1]); displayWidth(cell) != DefaultMaxWidth || !strings.HasPrefix(huge, strings.TrimSuffix(cell, "…")) {
+		t.Errorf("cut cell is %d columns, want %d, and a prefix of the value: %q", displayWidth(cell), DefaultMaxWidth, cell)
+	}
+	if len(out) > 31*(DefaultMaxWidth+10) {
+		t.Errorf("table is %d bytes for 31 rows", len(out))
+	}
+
+	out, st = run(FormatTable, WriteOptions{MaxWidth: -1})
+	if st.Cut != 0 || st.MaxWidth != 0 || !strings.Contains(out, huge) {
+		t.Errorf("MaxWidth -1 cut the cell: %+v", st)
+	}
+	for _, f := range []Format{FormatCSV, FormatJSON, FormatJSONL, FormatMarkdown} {
+		if out, st := run(f, WriteOptions{MaxWidth: 10}); st.Cut != 0 || !strings.Contains(out, strings.TrimSpace(huge)) {
+			t.Errorf("%s cut a cell (%+v)", f, st)
+		}
+	}
+
+	// wide characters count two columns; a column name is cut too; what fits exactly is kept
+	for _, tc := range []struct {
+		value, want string
+		max         int
+	}{
+		{"日本語の文字", "日本語…", 8},
+		{"日本語の文字", "日本語の文字", 12},
+		{"abcdefgh", "abcdefgh", 8},
+		{"abcdefghi", "abcdefg…", 8},
+		{"a\x1bb", `a\x1bb`, 8}, // the cap counts the escaped text
+		{"a\x1bbcdefg", `a\x1bbc…`, 8},
+	} {
+		rows, err := conn.QueryContext(t.Context(), `SELECT ? AS "a very long column name"`, tc.value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := WriteRowsWith(&buf, FormatTable, rows, WriteOptions{MaxWidth: tc.max}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(buf.String(), "\n")
+		if got := strings.TrimSpace(lines[2]); got != tc.want {
+			t.Errorf("%q cut to %d: %q, want %q", tc.value, tc.max, got, tc.want)
+		}
+		if got := strings.TrimSpace(lines[0]); displayWidth(got) != tc.max || !strings.HasSuffix(got, "…") {
+			t.Errorf("header cut to %d: %q", tc.max, got)
+		}
+	}
+}
+
+// TestTableFitsWidth: with FitWidth (a terminal's width), the widest columns are cut to one
+// width so that every line fits, never below 24 columns; rows streamed after the held ones too.
+func TestTableFitsWidth(t *testing.T) {
+	conn := newConn(t)
+	query := `SELECT '2026-11-07T19:12:07Z' AS event_time, repeat('u', 100) || i AS user_agent,
+		repeat('s', 60) AS summary, i FROM range(5) t(i) ORDER BY i`
+	for _, tc := range []struct {
+		fit, limit, wantCap int
+	}{
+		{100, 0, 34}, // the rule line: 20 + 34 + 34 + 1 (i), 2 around each of 4 cells, 3 "+": 100
+		{100, 2, 34}, // the same caps for rows after the two held ones
+		{40, 0, 24},  // cannot fit: no column below 24
+		{400, 0, 0},  // fits as it is
+	} {
+		rows, err := conn.QueryContext(t.Context(), query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		st, err := WriteRowsWith(&buf, FormatTable, rows, WriteOptions{FitWidth: tc.fit, tableLimit: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+		if len(lines) != 8 {
+			t.Fatalf("fit %d: %d lines\n%s", tc.fit, len(lines), buf.String())
+		}
+		for _, l := range lines[:7] {
+			if tc.wantCap == 34 && displayWidth(l) > tc.fit {
+				t.Errorf("fit %d: line of %d columns: %q", tc.fit, displayWidth(l), l)
+			}
+		}
+		cells := strings.Split(lines[6], " | ")
+		if tc.wantCap == 0 {
+			if st.Cut != 0 || st.Fit != 0 || cells[1] != strings.Repeat("u", 100)+"4" {
+				t.Errorf("fit %d: cut %+v: %q", tc.fit, st, lines[6])
+			}
+			continue
+		}
+		if cells[0] != " 2026-11-07T19:12:07Z" || displayWidth(cells[1]) != tc.wantCap || displayWidth(cells[2]) != tc.wantCap ||
+			!strings.HasSuffix(cells[1], "…") || st.Fit != tc.fit || st.Cut != 10 {
+			t.Errorf("fit %d (held %d): stats %+v, last row %q", tc.fit, tc.limit, st, lines[6])
+		}
+	}
+}
+
+// TestNullAndTextNull: NULL and the text 'NULL' do not look alike in table and markdown output.
+func TestNullAndTextNull(t *testing.T) {
+	conn := newConn(t)
+	query := `SELECT * FROM (VALUES (1, NULL), (2, 'NULL'), (3, '"NULL"'), (4, 'null'), (5, ''), (6, '"NULL'),
+		(7, '""NULL""')) t(i, v) ORDER BY i`
+	table, _ := render(t, conn, FormatTable, query)
+	want := []string{"NULL", `"NULL"`, `""NULL""`, "null", "", `"NULL`, `"""NULL"""`}
+	lines := strings.Split(table, "\n")[2:]
+	for i, w := range want {
+		if got := strings.TrimSpace(strings.SplitN(lines[i], "|", 2)[1]); got != w {
+			t.Errorf("table row %d: %q, want %q", i+1, got, w)
+		}
+	}
+	md, _ := render(t, conn, FormatMarkdown, query)
+	lines = strings.Split(md, "\n")[2:]
+	for i, w := range want {
+		if got := strings.TrimSpace(strings.Split(lines[i], "|")[2]); got != w {
+			t.Errorf("markdown row %d: %q, want %q", i+1, got, w)
+		}
+	}
+	// a number column with a NULL, and a JSON string "NULL" (shown as JSON text, with its quotes)
+	got, _ := render(t, conn, FormatTable, `SELECT NULL::INTEGER AS n, '"NULL"'::JSON AS j`)
+	if l := strings.Split(got, "\n")[2]; strings.Fields(l)[0] != "NULL" || strings.Fields(l)[2] != `"NULL"` {
+		t.Errorf("row %q", l)
 	}
 }

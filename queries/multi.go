@@ -64,7 +64,7 @@ func WriteRowsMulti(rows *sql.Rows, mapValue func(any) any, outs ...Output) (n i
 			sinks[i] = newCollectSink(o.Collect, cols, cts)
 			continue
 		}
-		s, err := newSink(o.W, o.Format, cols, tableBufferRows)
+		s, err := newSink(o.W, o.Format, cols, WriteOptions{}, &WriteStats{})
 		if err != nil {
 			return 0, err
 		}

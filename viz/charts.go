@@ -38,6 +38,36 @@ func ListCharts() ([]ChartInfo, error) {
 	return out, nil
 }
 
+// ListColumns are the columns of 'trailhound query list' and 'trailhound chart list'.
+var ListColumns = []string{"name", "description", "parameters", "chart"}
+
+// WriteList writes the canned queries (with chartsOnly, those that are charts), one row each:
+// name, description, parameters, and the kind of chart (empty for a query with none), to w in
+// format f. Nothing is cut: the text is trailhound's own.
+func WriteList(w io.Writer, f queries.Format, chartsOnly bool) error {
+	qs, err := queries.Canned()
+	if err != nil {
+		return err
+	}
+	charts, err := ListCharts()
+	if err != nil {
+		return err
+	}
+	kind := map[string]string{}
+	for _, c := range charts {
+		kind[c.Name] = c.Kind
+	}
+	var rows [][]string
+	for _, q := range qs {
+		if chartsOnly && kind[q.Name] == "" {
+			continue
+		}
+		rows = append(rows, []string{q.Name, q.Description, q.Parameters, kind[q.Name]})
+	}
+	_, err = queries.WriteStrings(w, f, queries.WriteOptions{MaxWidth: -1}, ListColumns, rows)
+	return err
+}
+
 // ErrUnknownChart means there is no canned query of that name with a chart.
 var ErrUnknownChart = errors.New("unknown chart")
 

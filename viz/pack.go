@@ -182,9 +182,8 @@ func checkPackDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("evidence pack: %w", err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	var m Manifest
-	if err != nil || json.Unmarshal(b, &m) != nil || m.Tool != "trailhound" {
+	m, ok := readManifest(dir)
+	if !ok {
 		return fmt.Errorf("evidence pack: %s is not empty and holds no earlier trailhound pack; choose another --out", dir)
 	}
 	listed := map[string]bool{"manifest.json": true}
@@ -202,6 +201,65 @@ func checkPackDir(dir string) error {
 		return fmt.Errorf("evidence pack: %s holds an earlier pack and %s, which is not part of it; "+
 			"move that file or choose another --out", dir, rel)
 	})
+}
+
+// readManifest reads dir/manifest.json if it is a trailhound pack's.
+func readManifest(dir string) (Manifest, bool) {
+	var m Manifest
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil || json.Unmarshal(b, &m) != nil || m.Tool != "trailhound" {
+		return Manifest{}, false
+	}
+	return m, true
+}
+
+// generatorMark is in the head of every page trailhound writes (page.html.tmpl's meta tag).
+const generatorMark = `<meta name="generator" content="trailhound `
+
+// CheckReplace refuses to let a page replace path unless path does not exist, or is a page
+// trailhound wrote (its generator meta tag) that no evidence pack lists: a file of a pack is
+// never replaced, since its manifest would then give a wrong SHA-256, as report never
+// replaces a directory that is not an earlier pack.
+func CheckReplace(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("write %s: it is a directory; give a file name", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if m, ok := readManifest(dir); ok {
+			rel, _ := filepath.Rel(dir, abs)
+			for _, f := range m.Files {
+				if f.Path == filepath.ToSlash(rel) {
+					return fmt.Errorf("write %s: it is part of the evidence pack in %s, whose manifest.json lists it with its "+
+						"SHA-256; replacing it would make the manifest wrong: choose another --out", path, dir)
+				}
+			}
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	if !bytes.Contains(head[:n], []byte(generatorMark)) {
+		return fmt.Errorf("write %s: the file exists and trailhound did not write it; choose another --out, or move it", path)
+	}
+	return nil
 }
 
 type packer struct {
