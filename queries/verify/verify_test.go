@@ -224,13 +224,16 @@ func served(m synth.Manifest) awsfake.PublicKey {
 	return awsfake.PublicKey{Fingerprint: k.Fingerprint, Value: k.Value, ValidFrom: k.ValidFrom, ValidTo: k.ValidTo}
 }
 
-// TestCleanTrailListPublicKeys: an untouched trail verifies; the keys come from
-// ListPublicKeys (the real awsJson1.1 protocol, per region), are kept in the store, and a
-// second run makes no call.
+// TestCleanTrailListPublicKeys: an untouched trail verifies, from the store alone (the files
+// are gone); the keys come from ListPublicKeys (the real awsJson1.1 protocol, per region),
+// are kept in the store, and a second run makes no call.
 func TestCleanTrailListPublicKeys(t *testing.T) {
 	tr := newTrail(t, 3)
 	db := filepath.Join(t.TempDir(), "s.duckdb")
 	ingestInto(t, db, ingest.Files{Paths: []string{tr.dir}})
+	if err := os.RemoveAll(tr.dir); err != nil { // verify reads no file
+		t.Fatal(err)
+	}
 	f, api := fakeKeys(t, served(tr.m))
 	r := runVerify(t, db, verify.Options{KeyAPI: api})
 	checkClean(t, r, tr.m)
