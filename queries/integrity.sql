@@ -1,5 +1,5 @@
 -- name: integrity
--- description: The findings of the last trailhound verify: log files and digests that fail CloudTrail's signed digest chains (tampering first), and what could not be checked.
+-- description: Findings of the last trailhound verify: log files and digests that fail the signed digest chains (tampering first).
 -- parameters: none
 -- chart: none
 --

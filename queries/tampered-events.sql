@@ -1,5 +1,5 @@
 -- name: tampered-events
--- description: The events of the lineage (or of the store) that come from a log file the last trailhound verify found modified, unlisted or with bytes after its gzip stream.
+-- description: Events from log files the last trailhound verify found modified, unlisted or with data after the gzip stream.
 -- parameters: keys, from, to
 -- chart: none
 --
