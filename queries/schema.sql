@@ -98,7 +98,7 @@ CREATE TABLE IF NOT EXISTS digests (
     digest_s3_bucket    VARCHAR,
     digest_s3_object    VARCHAR,
     log_files           BIGINT,        -- entries in logFiles
-    content             JSON NOT NULL, -- as JSON (DuckDB may re-serialise it: use raw for its bytes)
+    content             JSON NOT NULL, -- as decoded (surrounding space and a BOM trimmed, invalid UTF-8 repaired): raw has the exact bytes
     -- Version 4: the bytes the signature covers, and the signature, which CloudTrail keeps
     -- in the S3 object's metadata, not in the file (ingest s3 records it; a local copy has
     -- none, and verify takes it from the next digest's previousDigestSignature).
