@@ -50,7 +50,6 @@ Tampering or loss:
   previous-hash-mismatch       a digest's previousDigestHashValue is not the previous digest's hash
   previous-signature-mismatch  a digest's previousDigestSignature is not the previous one's signature
   digest-missing               a hole in a chain: the digest the next one points to is absent
-  digest-moved                 an S3 digest not where it says CloudTrail delivered it
 Not checked (no evidence of tampering):
   not-ingested                 log files a digest lists that the ingest did not look for
   unverifiable                 digests whose signature cannot be checked: the newest of a chain
@@ -58,6 +57,8 @@ Not checked (no evidence of tampering):
                                digest records it for the others), or an unknown public key
   no-digest                    hours of a region with log files that no digest covers
   chain-restart                a new chain after older ones (validation or logging was off)
+  digest-moved                 S3 digests read from another place than CloudTrail delivered them
+                               to (a copied bucket): their signatures still cover them
   needs-reingest               files read by a trailhound without content hashes: ingest them again
 
 Public keys: --public-keys reads the JSON that 'aws cloudtrail list-public-keys' prints

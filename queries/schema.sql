@@ -155,7 +155,7 @@ CREATE TABLE IF NOT EXISTS verify_runs (
     findings    BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verify_findings (
-    kind        VARCHAR NOT NULL,      -- modified, missing, unlisted, trailing-data, unreadable, signature-invalid, previous-hash-mismatch, previous-signature-mismatch, digest-missing, digest-moved; not-ingested, unverifiable, no-digest, chain-restart, needs-reingest
+    kind        VARCHAR NOT NULL,      -- modified, missing, unlisted, trailing-data, unreadable, signature-invalid, previous-hash-mismatch, previous-signature-mismatch, digest-missing; not-ingested, unverifiable, no-digest, chain-restart, digest-moved, needs-reingest
     tampering   BOOLEAN NOT NULL,
     account_id  VARCHAR,
     region      VARCHAR,

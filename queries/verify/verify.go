@@ -50,18 +50,18 @@ const (
 	KindPrevHash         = "previous-hash-mismatch"      // previousDigestHashValue is not the hash of the previous digest
 	KindPrevSignature    = "previous-signature-mismatch" // previousDigestSignature is not the previous digest's signature
 	KindDigestMissing    = "digest-missing"              // a hole in a chain: the digest the next one points to is absent
-	KindDigestMoved      = "digest-moved"                // an S3 digest not where it says CloudTrail delivered it
 
 	KindNotIngested   = "not-ingested"   // a log file a digest lists, outside what was ingested
 	KindUnverifiable  = "unverifiable"   // a digest whose signature cannot be checked (no signature, no key)
 	KindNoDigest      = "no-digest"      // hours of a region with log files that no digest covers
 	KindChainRestart  = "chain-restart"  // a digest that starts a new chain after older ones
+	KindDigestMoved   = "digest-moved"   // S3 digests read from another place than where CloudTrail delivered them (a copy)
 	KindNeedsReingest = "needs-reingest" // objects read before trailhound recorded what validation needs
 )
 
 var tamperingKinds = map[string]bool{KindModified: true, KindMissing: true, KindUnlisted: true, KindTrailingData: true,
 	KindUnreadable: true, KindSignatureInvalid: true, KindDigestInvalid: true, KindPrevHash: true, KindPrevSignature: true,
-	KindDigestMissing: true, KindDigestMoved: true}
+	KindDigestMissing: true}
 
 // IsTampering reports whether a kind of finding is tampering or loss.
 func IsTampering(kind string) bool { return tamperingKinds[kind] }
@@ -505,14 +505,44 @@ func (v *run) checkDigests() {
 		d := parsed[i]
 		older[d.chain()] = append(older[d.chain()], d)
 	}
+	// S3 digests read from elsewhere than where they say CloudTrail delivered them (a
+	// copied or replicated bucket): one finding per place. Their signature covers the
+	// place CloudTrail wrote, so they verify all the same; deletions show in the chain.
+	moved := map[string][]*digest{}
+	var places []string
 	for _, d := range parsed {
 		v.checkLink(d, older[d.chain()])
-		if d.file.kind == "s3" && d.file.uri != v.uriOfLoc(d.loc()) {
-			v.add(Finding{Kind: KindDigestMoved, Account: d.account, Region: d.region(), Object: d.file.uri, FileID: d.file.id,
-				Delivered: d.end, Expected: v.uriOfLoc(d.loc()),
-				Detail: "the digest says CloudTrail delivered it to " + v.uriOfLoc(d.loc()) + ": it has been moved or copied from there"})
+		if want := v.uriOfLoc(d.loc()); d.file.kind == "s3" && d.file.uri != want {
+			k := place(d.file.uri) + "\x00" + place(want)
+			if len(moved[k]) == 0 {
+				places = append(places, k)
+			}
+			moved[k] = append(moved[k], d)
 		}
 	}
+	sort.Strings(places)
+	for _, k := range places {
+		ds := moved[k]
+		d := ds[0]
+		f := Finding{Kind: KindDigestMoved, Account: d.account, Region: d.region(), Object: d.file.uri, FileID: d.file.id,
+			Delivered: d.end, Expected: v.uriOfLoc(d.loc()),
+			Detail: "read from another place than the one it says CloudTrail delivered it to, " + v.uriOfLoc(d.loc()) +
+				" (a copy): its signature covers that place, so it is checked all the same"}
+		if len(ds) > 1 {
+			f.Object, f.FileID, f.Expected = fmt.Sprintf("%d digests under %s", len(ds), strings.Split(k, "\x00")[0]), 0, ""
+			f.Detail = fmt.Sprintf("read from another place than the one they say CloudTrail delivered them to, %s… (a copy): "+
+				"their signatures cover that place, so they are checked all the same", strings.Split(k, "\x00")[1])
+		}
+		v.add(f)
+	}
+}
+
+// place is where a trail's objects are: up to AWSLogs/, or the object's folder.
+func place(uri string) string {
+	if r := logRoot(uri); r != "" {
+		return r
+	}
+	return uri[:len(uri)-len(path.Base(uri))]
 }
 
 // signatures are the signatures that may be d's: from its S3 metadata, and the one each

@@ -848,3 +848,44 @@ func TestListPublicKeysDenied(t *testing.T) {
 		t.Errorf("%v: %+v", r.err, r.sum)
 	}
 }
+
+// TestReplicatedBucket: digests read from a copy of the trail's bucket verify, and the
+// copy is said once, not called tampering.
+func TestReplicatedBucket(t *testing.T) {
+	tr := newTrail(t, 43)
+	f := awsfake.New()
+	defer f.Close()
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", "")})
+	err := filepath.WalkDir(tr.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		key, _ := filepath.Rel(tr.dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		in := &s3.PutObjectInput{Bucket: aws.String("replica"), Key: aws.String("backup/" + filepath.ToSlash(key)), Body: bytes.NewReader(b)}
+		if sig, ok := tr.m.DigestSignatures[filepath.ToSlash(key)]; ok {
+			in.Metadata = map[string]string{"signature": sig, "signature-algorithm": "SHA256withRSA"}
+		}
+		_, err = c.PutObject(context.Background(), in)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	ingestInto(t, db, ingest.NewS3Source(c, ingest.S3Options{Bucket: "replica", Prefix: "backup",
+		From: tr.m.From.Add(-time.Hour), To: tr.m.To.Add(time.Hour)}, quiet))
+	r := runVerify(t, db, verify.Options{Keys: tr.keys(), KeysGiven: true})
+	if r.err != nil || r.sum.DigestsValid != tr.m.DigestFiles || r.sum.LogFilesVerified != tr.m.Files {
+		t.Errorf("%v: %d of %d digests, %d of %d log files verified", r.err, r.sum.DigestsValid, tr.m.DigestFiles,
+			r.sum.LogFilesVerified, tr.m.Files)
+	}
+	if len(r.findings) != 1 || r.findings[0].kind != verify.KindDigestMoved || r.findings[0].tampering ||
+		!strings.Contains(r.findings[0].detail, "s3://trailhound-demo-trail/AWSLogs/") {
+		t.Errorf("findings %+v", r.findings)
+	}
+}
