@@ -25,7 +25,9 @@ years later with no network:
 
   index.html      one self-contained page: a summary in plain words, the charts, the tables
   answers.md      AWS Support's checklist (IAM users, access keys, login profiles, policies,
-                  roles, temporary credentials, usage in every region), answered with evidence
+                  roles, temporary credentials, usage in every region), and what else a
+                  victim must know (stolen session keys, data read or changed, resources
+                  made public or shared, permission brute-forcing), answered with evidence
   data/*.csv      every table, also as data/*.jsonl; data/lineage-events.jsonl holds the
                   lineage's CloudTrail records whole, one per line
   manifest.json   tool version, command line, who ran it and when, the CloudTrail files the

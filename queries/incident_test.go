@@ -65,6 +65,8 @@ var (
 	theIncident  incident
 	incidentErr  error
 	incidentDir  string
+
+	extraTempDirs []string // other incidents generated once per binary, removed at its end
 )
 
 // incidentOptions are the options of the generated incident the golden files describe.
@@ -96,6 +98,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if incidentDir != "" {
 		os.RemoveAll(incidentDir)
+	}
+	for _, d := range extraTempDirs {
+		os.RemoveAll(d)
 	}
 	os.Exit(code)
 }

@@ -21,13 +21,7 @@ WITH
 made AS MATERIALIZED (
     SELECT event_time, aws_region, event_source, event_name, access_key_id, minted_key_id, record
     FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
-    WHERE error_code IS NULL AND (
-           (event_source = 'ec2.amazonaws.com' AND event_name IN ('RunInstances', 'RequestSpotInstances',
-                'CreateKeyPair', 'ImportKeyPair', 'CreateSecurityGroup'))
-        OR (event_source = 'ecs.amazonaws.com' AND event_name IN ('CreateCluster', 'CreateService', 'RunTask', 'StartTask'))
-        OR (event_source = 'lambda.amazonaws.com' AND event_name LIKE 'CreateFunction%')
-        OR (event_source = 'autoscaling.amazonaws.com' AND event_name = 'CreateAutoScalingGroup')
-        OR (event_source = 'iam.amazonaws.com' AND event_name IN ('CreateUser', 'CreateAccessKey', 'CreateLoginProfile', 'CreateRole')))
+    WHERE error_code IS NULL AND creates_resource(event_source, event_name)   -- (macros.sql)
 ),
 created AS (    -- region, service, resource_type, resource_id, key: what a delete names; owner: the IAM user it belongs to
     SELECT aws_region AS region, 'ec2' AS service, 'instance' AS resource_type, id AS resource_id, id AS key,

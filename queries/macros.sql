@@ -41,13 +41,15 @@ iam AS MATERIALIZED (   -- successful IAM calls, made with a key, that create a 
     )
 ),
 user_keys AS MATERIALIZED (     -- keys seen acting as a user those calls created or set a password for
-    SELECT user_name AS user, coalesce(account_id, recipient_account_id) AS account, access_key_id,
+    -- (one row per user and key, whichever of its events name the account: a key is a console
+    -- session if any of its events says so, so its `via` is the same however its events differ)
+    SELECT user_name AS user, min(coalesce(account_id, recipient_account_id)) AS account, access_key_id,
         min(event_time) AS first_seen, min(arn) AS arn,
         bool_or(access_key_id LIKE 'ASIA%' AND json_extract_string(record, '$.sessionCredentialFromConsole') = 'true') AS console
     FROM event_rows
     WHERE identity_type = 'IAMUser' AND access_key_id IS NOT NULL
       AND user_name IN (SELECT user FROM iam WHERE event_name IN ('CreateUser', 'CreateLoginProfile', 'UpdateLoginProfile'))
-    GROUP BY ALL
+    GROUP BY user_name, access_key_id
 ),
 assumed AS (    -- sessions opened in a role of that name (AWS services assume roles all the time: filter first;
                 -- a minted key means the call succeeded)
@@ -266,3 +268,219 @@ CASE WHEN event_source = 'iam.amazonaws.com' AND event_name IN ('AttachUserPolic
     END
 END;
 
+
+-- Who made a call: the key's holder, or AWS. CloudTrail records calls that AWS itself makes,
+-- and calls an AWS service makes on a caller's behalf, under the caller's identity (its user,
+-- its role session, even its access key), so the calls signed by a leaked key are not all the
+-- key holder's. These macros are the one place that tells them apart; every query that names
+-- source IP addresses or tools (summary, key-usage, credential-misuse, the evidence pack) uses
+-- them. The rules come from CloudTrail's record contents and userIdentity documentation and
+-- from real records (docs: cloudtrail-reference.md §1.2, §1.3, §1.4 and §4; ../shared/realdata):
+--   * sourceIPAddress holds the caller's IP address, or, for a call an AWS service made, the
+--     service's name (ec2.amazonaws.com, cloudformation.amazonaws.com, ...) or "AWS Internal"
+--     ("aws.internal" in one sanitized sample); it is never an address of the key holder then;
+--   * userIdentity.type AWSService: a service acting with its own credentials;
+--   * userIdentity.invokedBy: the service that made the call on the principal's behalf (with a
+--     service name as sourceIPAddress; when sourceIPAddress is an IP, e.g. signin.amazonaws.com
+--     signing in a person, the address is still the person's);
+--   * userAgent: AWS's own software is "AWS Internal", a service's or console's host name
+--     (console.ec2.amazonaws.com, signin.amazonaws.com), the aws-internal/ SDK of the consoles
+--     and of AWS's own actions ("[S3Console/0.4, aws-internal/3 aws-sdk-java/...]",
+--     "EC2ConsoleFrontend, aws-internal/3 ..."), Coral/ (AWS's service framework), and the
+--     consoles' own names ("AWS CloudWatch Console", "AWSConsole"). Such an agent is never the
+--     attacker's tool, though the call's address may be the attacker's (a console session).
+-- AWS's compromised-key quarantine (aws_quarantine below) comes from an Amazon IP address with
+-- an aws-internal agent; queries leave it out of the key holder's activity on its own.
+
+-- ip_address(s): true when s is an IPv4 or IPv6 address (not a service name, "AWS Internal", or
+-- a placeholder such as "redacted" in a sanitized sample).
+CREATE OR REPLACE MACRO ip_address(s) AS
+coalesce(regexp_full_match(s, '[0-9]{1,3}(\.[0-9]{1,3}){3}')
+         OR (contains(s, ':') AND regexp_full_match(s, '[0-9a-fA-F:.]+')), false);
+
+-- agent_name(user_agent): the user agent without the square brackets S3 puts around it in its
+-- own events: "[aws-cli/2.15.30 ...]" and "aws-cli/2.15.30 ..." are one tool.
+CREATE OR REPLACE MACRO agent_name(ua) AS
+CASE WHEN starts_with(ua, '[') AND ends_with(ua, ']') THEN trim(ua[2:-2]) ELSE ua END;
+
+-- aws_agent(user_agent): true when the user agent is AWS's own software (see above). The
+-- match is on the exact case AWS writes (lower() on millions of long user agents is slow).
+CREATE OR REPLACE MACRO aws_agent(ua) AS
+coalesce(contains(ua, 'aws-internal/')
+         OR (ends_with(ua, '.amazonaws.com') AND NOT contains(ua, ' ') AND NOT contains(ua, '/'))
+         OR ua IN ('AWS Internal', 'aws.internal', '[AWS Internal]', 'AWSConsole')
+         OR starts_with(ua, 'Coral/')
+         OR (starts_with(ua, 'AWS ') AND ends_with(ua, ' Console'))
+         OR starts_with(ua, 'EC2Console'), false);
+
+-- aws_origin(source_ip, user_agent, identity_type, invoked_by): the AWS service that made the
+-- call (its name, or "AWS Internal"), or NULL when the call came from the caller itself. Pass
+-- userIdentity.type and userIdentity.invokedBy; invoked_by counts only when the address is not
+-- an IP address, so a caller may pass NULL for it when source_ip is one (saves parsing records).
+CREATE OR REPLACE MACRO aws_origin(source_ip, user_agent, identity_type, invoked_by) AS
+CASE
+    WHEN identity_type = 'AWSService' THEN
+        coalesce(CASE WHEN NOT ip_address(source_ip) THEN source_ip END, invoked_by, 'an AWS service')
+    WHEN source_ip IN ('AWS Internal', 'aws.internal')
+         OR (ends_with(source_ip, '.amazonaws.com') AND NOT contains(source_ip, ' ') AND NOT contains(source_ip, '/')) THEN source_ip
+    WHEN invoked_by IS NOT NULL AND NOT ip_address(source_ip) THEN invoked_by
+    WHEN source_ip IS NULL AND aws_agent(user_agent) THEN agent_name(user_agent)
+END;
+
+-- workload_agent(user_agent): the AWS runtime or agent that made a call from inside the workload
+-- a session key was issued to, or NULL: the Lambda runtime (the SDKs add exec-env/AWS_Lambda_*
+-- from AWS_EXECUTION_ENV), an ECS task (exec-env/AWS_ECS_EC2, exec-env/AWS_ECS_FARGATE), the SSM
+-- agent that runs on EC2 instances (amazon-ssm-agent/...). Seen in ../shared/realdata (Panther,
+-- Invictus). An attacker can copy a user agent; credential-misuse says so.
+CREATE OR REPLACE MACRO workload_agent(ua) AS
+CASE
+    WHEN contains(ua, 'exec-env/AWS_Lambda_') THEN 'Lambda runtime'
+    WHEN contains(ua, 'exec-env/AWS_ECS_') THEN 'ECS task runtime'
+    WHEN contains(ua, 'amazon-ssm-agent') THEN 'SSM agent'
+END;
+
+-- service_sessions: the session keys an AWS service obtained for a workload, one row per
+-- AssumeRole (a key's AssumeRole may be stored more than once): calls made by the service
+-- itself (userIdentity.type AWSService): EC2 for an instance profile (the session is named
+-- after the instance), Lambda for a function's execution role, ecs-tasks for a task role, and
+-- every service-linked role. Columns: access_key_id, service (the service's name, from
+-- sourceIPAddress or userAgent), role_arn, issued_at, issued_event (the AssumeRole's
+-- event_id). Typed columns only, so that a join on access_key_id costs no JSON parsing.
+CREATE OR REPLACE VIEW service_sessions AS
+SELECT minted_key_id AS access_key_id,
+    coalesce(CASE WHEN NOT ip_address(source_ip) THEN source_ip END,
+             CASE WHEN ends_with(user_agent, '.amazonaws.com') THEN user_agent END, 'an AWS service') AS service,
+    role_arn, event_time AS issued_at, event_id AS issued_event
+FROM event_rows
+WHERE event_source = 'sts.amazonaws.com' AND event_name = 'AssumeRole' AND minted_key_id IS NOT NULL
+  AND identity_type = 'AWSService' AND error_code IS NULL;
+
+-- creates_resource(event_source, event_name): true for the successful calls whose resources
+-- left-running follows (instances, spot requests, key pairs, security groups, ECS clusters,
+-- services and tasks, Lambda functions, Auto Scaling groups, IAM users, keys, passwords, roles).
+CREATE OR REPLACE MACRO creates_resource(event_source, event_name) AS
+   (event_source = 'ec2.amazonaws.com' AND event_name IN ('RunInstances', 'RequestSpotInstances',
+        'CreateKeyPair', 'ImportKeyPair', 'CreateSecurityGroup'))
+OR (event_source = 'ecs.amazonaws.com' AND event_name IN ('CreateCluster', 'CreateService', 'RunTask', 'StartTask'))
+OR (event_source = 'lambda.amazonaws.com' AND event_name LIKE 'CreateFunction%')
+OR (event_source = 'autoscaling.amazonaws.com' AND event_name = 'CreateAutoScalingGroup')
+OR (event_source = 'iam.amazonaws.com' AND event_name IN ('CreateUser', 'CreateAccessKey', 'CreateLoginProfile', 'CreateRole'));
+
+-- s3_object(record): the S3 object a data event names, as s3://bucket/key (requestParameters
+-- bucketName and key, else the first AWS::S3::Object of resources), or NULL.
+CREATE OR REPLACE MACRO s3_object(record) AS
+coalesce('s3://' || json_extract_string(record, '$.requestParameters.bucketName') || '/' ||
+             json_extract_string(record, '$.requestParameters.key'),
+         's3://' || regexp_extract(list_filter(json_extract_string(record, '$.resources[*].ARN'),
+                                               x -> x LIKE 'arn:%:s3:::%/%')[1], '^arn:[^:]*:s3:::(.*)$', 1));
+
+-- exposure(event_source, event_name, record): what a call opened to the world or to another
+-- account, as struct_pack(resource, exposed_to, what), or NULL when it opened nothing:
+--   * PutBucketAcl, PutObjectAcl granting the groups AllUsers (anyone) or AuthenticatedUsers
+--     (any AWS account): a canned ACL (x-amz-acl public-read, public-read-write,
+--     authenticated-read), grant headers (x-amz-grant-read ...), or the grants of the
+--     AccessControlPolicy body (requestParameters.AccessControlPolicy.AccessControlList.Grant);
+--   * PutBucketPolicy whose Allow statements name Principal "*" (or {"AWS": "*"});
+--   * DeleteBucketPublicAccessBlock / DeleteAccountPublicAccessBlock (the API's
+--     DeletePublicAccessBlock), and PutBucketPublicAccessBlock / PutAccountPublicAccessBlock
+--     (PutPublicAccessBlock) that turn any of the four blocks off;
+--   * ModifySnapshotAttribute (createVolumePermission), ModifyImageAttribute (launchPermission),
+--     ModifyDBSnapshotAttribute and ModifyDBClusterSnapshotAttribute (restore) that add an
+--     account, or the group "all" (public).
+-- Removing a grant opens nothing. `what` is one line: "made bucket X public (AllUsers READ)".
+CREATE OR REPLACE MACRO exposure(event_source, event_name, record) AS
+CASE
+    WHEN event_source = 's3.amazonaws.com' AND event_name IN ('PutBucketAcl', 'PutObjectAcl') THEN
+        list_transform([list_sort(list_distinct(list_filter(list_concat(
+            CASE lower(coalesce(json_extract_string(record, '$.requestParameters."x-amz-acl"'),
+                                json_extract_string(record, '$.requestParameters.accessControlList."x-amz-acl"'), ''))
+                WHEN 'public-read' THEN ['AllUsers READ']
+                WHEN 'public-read-write' THEN ['AllUsers READ', 'AllUsers WRITE']
+                WHEN 'authenticated-read' THEN ['AuthenticatedUsers READ']
+                ELSE []::VARCHAR[] END,
+            list_transform([['x-amz-grant-read', 'READ'], ['x-amz-grant-write', 'WRITE'], ['x-amz-grant-read-acp', 'READ_ACP'],
+                            ['x-amz-grant-write-acp', 'WRITE_ACP'], ['x-amz-grant-full-control', 'FULL_CONTROL']],
+                h -> list_transform([coalesce(json_extract_string(record, '$.requestParameters."' || h[1] || '"'),
+                                              json_extract_string(record, '$.requestParameters.accessControlList."' || h[1] || '"'), '')],
+                         v -> CASE WHEN contains(v, '/groups/global/AllUsers') THEN 'AllUsers ' || h[2]
+                                   WHEN contains(v, '/groups/global/AuthenticatedUsers') THEN 'AuthenticatedUsers ' || h[2] END)[1]),
+            list_transform(
+                CASE json_type(record, '$.requestParameters.AccessControlPolicy.AccessControlList.Grant')
+                    WHEN 'ARRAY' THEN json_extract(record, '$.requestParameters.AccessControlPolicy.AccessControlList.Grant[*]')
+                    WHEN 'OBJECT' THEN [json_extract(record, '$.requestParameters.AccessControlPolicy.AccessControlList.Grant')]
+                    ELSE []::JSON[] END,
+                x -> nullif(regexp_extract(json_extract_string(x, '$.Grantee.URI'), '/groups/global/(AllUsers|AuthenticatedUsers)$', 1), '')
+                     || ' ' || coalesce(json_extract_string(x, '$.Permission'), '?'))),
+            x -> x IS NOT NULL)))],
+            g -> CASE WHEN len(g) > 0 THEN list_transform([
+                     CASE event_name WHEN 'PutObjectAcl' THEN 'object ' || coalesce(s3_object(record), '?')
+                          ELSE 'bucket ' || coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?') END],
+                     obj -> struct_pack(resource := split_part(obj, ' ', 2), exposed_to := array_to_string(g, ', '),
+                         what := CASE WHEN list_bool_or(list_transform(g, x -> starts_with(x, 'AllUsers')))
+                                      THEN 'made ' || obj || ' public (' || array_to_string(g, ', ') || ')'
+                                      ELSE 'opened ' || obj || ' to every AWS account (' || array_to_string(g, ', ') || ')' END))[1]
+                 END)[1]
+    WHEN event_source = 's3.amazonaws.com' AND event_name = 'PutBucketPolicy' THEN
+        list_transform([list_transform([
+            CASE json_type(record, '$.requestParameters.bucketPolicy')
+                WHEN 'OBJECT' THEN json_extract(record, '$.requestParameters.bucketPolicy')
+                WHEN 'VARCHAR' THEN CASE WHEN json_valid(json_extract_string(record, '$.requestParameters.bucketPolicy'))
+                                         THEN json(json_extract_string(record, '$.requestParameters.bucketPolicy')) END
+            END],
+            pol -> list_filter(
+                CASE json_type(pol, '$.Statement') WHEN 'ARRAY' THEN json_extract(pol, '$.Statement[*]')
+                                                   WHEN 'OBJECT' THEN [json_extract(pol, '$.Statement')]
+                                                   ELSE []::JSON[] END,
+                st -> json_extract_string(st, '$.Effect') = 'Allow' AND (
+                    json_extract_string(st, '$.Principal') = '*' OR json_extract_string(st, '$.Principal.AWS') = '*'
+                    OR list_contains(coalesce(json_extract_string(st, '$.Principal.AWS[*]'), []), '*'))))[1]],
+            pub -> CASE WHEN len(pub) > 0 THEN list_transform([coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?')],
+                b -> struct_pack(resource := b, exposed_to := '*',
+                    what := 'made bucket ' || b || ' public (its policy lets anyone, Principal "*", ' ||
+                        array_to_string(list_sort(list_distinct(flatten(list_transform(pub, st ->
+                            CASE json_type(st, '$.Action') WHEN 'ARRAY' THEN json_extract_string(st, '$.Action[*]')
+                                 ELSE [coalesce(json_extract_string(st, '$.Action'), '?')] END)))), ' ') ||
+                        CASE WHEN list_bool_or(list_transform(pub, st -> json_extract(st, '$.Condition') IS NOT NULL))
+                             THEN ', with conditions' ELSE '' END || ')'))[1] END)[1]
+    WHEN event_source = 's3.amazonaws.com' AND event_name IN ('DeleteBucketPublicAccessBlock', 'DeletePublicAccessBlock') THEN
+        struct_pack(resource := json_extract_string(record, '$.requestParameters.bucketName'), exposed_to := 'public access possible',
+            what := 'removed the public access block of bucket ' ||
+                    coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?') ||
+                    ' (its ACLs and policy may now make it public)')
+    WHEN event_source = 's3.amazonaws.com' AND event_name = 'DeleteAccountPublicAccessBlock' THEN
+        struct_pack(resource := 'account ' || coalesce(json_extract_string(record, '$.recipientAccountId'), '?'),
+            exposed_to := 'public access possible',
+            what := 'removed the account''s S3 public access block (bucket ACLs and policies may now make buckets public)')
+    WHEN event_source = 's3.amazonaws.com' AND event_name IN ('PutBucketPublicAccessBlock', 'PutPublicAccessBlock',
+                                                              'PutAccountPublicAccessBlock') THEN
+        list_transform([list_filter(['BlockPublicAcls', 'IgnorePublicAcls', 'BlockPublicPolicy', 'RestrictPublicBuckets'],
+                f -> lower(json_extract_string(record, '$.requestParameters.PublicAccessBlockConfiguration.' || f)) = 'false')],
+            off -> CASE WHEN len(off) > 0 THEN list_transform([
+                       CASE WHEN event_name = 'PutAccountPublicAccessBlock'
+                            THEN 'account ' || coalesce(json_extract_string(record, '$.recipientAccountId'), '?')
+                            ELSE 'bucket ' || coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?') END],
+                       res -> struct_pack(resource := regexp_replace(res, '^bucket ', ''), exposed_to := 'public access possible',
+                           what := 'turned off the public access block of ' || res || ' (' || array_to_string(off, ', ') || ' off)'))[1]
+                   END)[1]
+    WHEN (event_source = 'ec2.amazonaws.com' AND event_name IN ('ModifySnapshotAttribute', 'ModifyImageAttribute'))
+      OR (event_source = 'rds.amazonaws.com' AND event_name IN ('ModifyDBSnapshotAttribute', 'ModifyDBClusterSnapshotAttribute')) THEN
+        list_transform([list_sort(list_distinct(list_filter(list_concat(
+                coalesce(json_extract_string(record, '$.requestParameters.createVolumePermission.add.items[*].userId'), []),
+                coalesce(json_extract_string(record, '$.requestParameters.createVolumePermission.add.items[*].group'), []),
+                coalesce(json_extract_string(record, '$.requestParameters.launchPermission.add.items[*].userId'), []),
+                coalesce(json_extract_string(record, '$.requestParameters.launchPermission.add.items[*].group'), []),
+                CASE WHEN coalesce(json_extract_string(record, '$.requestParameters.attributeName'), 'restore') = 'restore'
+                     THEN coalesce(json_extract_string(record, '$.requestParameters.valuesToAdd[*]'), []) END),
+                x -> x IS NOT NULL AND x <> '')))],
+            who -> CASE WHEN len(who) > 0 THEN list_transform([
+                       CASE event_name WHEN 'ModifySnapshotAttribute' THEN 'snapshot' WHEN 'ModifyImageAttribute' THEN 'image'
+                                       WHEN 'ModifyDBSnapshotAttribute' THEN 'DB snapshot' ELSE 'DB cluster snapshot' END ||
+                       ' ' || coalesce(json_extract_string(record, '$.requestParameters.snapshotId'),
+                                       json_extract_string(record, '$.requestParameters.imageId'),
+                                       json_extract_string(record, '$.requestParameters.dBSnapshotIdentifier'),
+                                       json_extract_string(record, '$.requestParameters.dBClusterSnapshotIdentifier'), '?')],
+                       res -> struct_pack(resource := regexp_extract(res, '([^ ]+)$', 1), exposed_to := array_to_string(who, ', '),
+                           what := CASE WHEN list_contains(who, 'all') THEN 'made ' || res || ' public'
+                                        ELSE 'shared ' || res || ' with account ' || array_to_string(who, ', ') END))[1]
+                   END)[1]
+END;

@@ -5,8 +5,11 @@
 --
 -- The calls are the discovery calls seen in leaked-key cases (GetCallerIdentity, IAM listing,
 -- DescribeRegions, GetServiceQuota, DescribeInstances, SES/SNS/Bedrock/Lightsail look-ups,
--- cost and organization queries, GuardDuty and CloudTrail checks). The same call in ten or
--- more regions within minutes is a region sweep: see `regions`.
+-- cost and organization queries, GuardDuty and CloudTrail checks), each matched on its service
+-- and its name together: ListGroups is IAM recon, greengrass's or resource-groups' ListGroups
+-- is not (docs: cloudtrail-reference.md §2.1). The same call in ten or more regions within
+-- minutes is a region sweep: see `regions`; a burst of denied calls over many services is
+-- permission brute-forcing: see `brute-force`.
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
@@ -20,23 +23,38 @@ SELECT access_key_id, event_source, event_name,
     min(event_time) AS first_seen,
     max(event_time) AS last_seen
 FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
-WHERE event_name IN (
-    'GetCallerIdentity', 'GetAccessKeyInfo', 'GetSessionToken',
-    'GetUser', 'ListUsers', 'ListAccessKeys', 'ListAttachedUserPolicies', 'ListUserPolicies', 'ListGroupsForUser',
-    'ListGroups', 'ListRoles', 'ListPolicies', 'GetPolicy', 'GetPolicyVersion', 'ListAttachedRolePolicies',
-    'ListAttachedGroupPolicies', 'ListGroupPolicies', 'ListRolePolicies', 'ListAccountAliases', 'GetAccountSummary',
-    'GetAccountAuthorizationDetails', 'SimulatePrincipalPolicy', 'GetLoginProfile', 'ListMFADevices',
-    'ListBuckets', 'DescribeRegions', 'DescribeInstances', 'DescribeInstanceTypes', 'DescribeImages',
-    'DescribeAccountAttributes', 'DescribeAvailabilityZones', 'DescribeVpcs', 'DescribeSubnets',
-    'DescribeSecurityGroups', 'DescribeKeyPairs', 'DescribeLaunchTemplates', 'DescribeSpotPriceHistory',
-    'GetRegionOptStatus', 'ListRegions', 'GetServiceQuota', 'ListServiceQuotas', 'GetAWSDefaultServiceQuota',
-    'GetAccount', 'GetSendQuota', 'GetAccountSendingEnabled', 'ListIdentities', 'ListEmailIdentities',
-    'GetIdentityVerificationAttributes', 'GetSMSAttributes', 'GetSMSSandboxAccountStatus', 'ListTopics',
-    'ListSubscriptions', 'ListOriginationNumbers', 'GetCostAndUsage', 'GetCostForecast',
-    'DescribeOrganization', 'ListAccounts', 'ListClusters', 'ListFunctions20150331', 'GetRegions', 'GetInstances',
-    'GetBundles', 'ListTrainingJobs', 'ListModels', 'ListEndpoints', 'ListNotebookInstances',
-    'ListFoundationModels', 'GetFoundationModelAvailability', 'GetModelInvocationLoggingConfiguration',
-    'GetUseCaseForModelAccess', 'ListInferenceProfiles', 'ListDetectors', 'GetDetector', 'ListFindings',
-    'DescribeTrails', 'GetTrailStatus', 'GetEventSelectors', 'LookupEvents', 'ListSecrets', 'DescribeParameters')
+SEMI JOIN (
+    SELECT s || '.amazonaws.com' AS src, unnest(names) AS name
+    FROM (VALUES
+        ('sts', ['GetCallerIdentity', 'GetAccessKeyInfo', 'GetSessionToken']),
+        ('iam', ['GetUser', 'ListUsers', 'ListAccessKeys', 'ListAttachedUserPolicies', 'ListUserPolicies',
+                 'ListGroupsForUser', 'ListGroups', 'ListRoles', 'ListPolicies', 'GetPolicy', 'GetPolicyVersion',
+                 'ListAttachedRolePolicies', 'ListAttachedGroupPolicies', 'ListGroupPolicies', 'ListRolePolicies',
+                 'ListAccountAliases', 'GetAccountSummary', 'GetAccountAuthorizationDetails', 'SimulatePrincipalPolicy',
+                 'GetLoginProfile', 'ListMFADevices']),
+        ('s3', ['ListBuckets']),
+        ('ec2', ['DescribeRegions', 'DescribeInstances', 'DescribeInstanceTypes', 'DescribeImages',
+                 'DescribeAccountAttributes', 'DescribeAvailabilityZones', 'DescribeVpcs', 'DescribeSubnets',
+                 'DescribeSecurityGroups', 'DescribeKeyPairs', 'DescribeLaunchTemplates', 'DescribeSpotPriceHistory']),
+        ('account', ['GetRegionOptStatus', 'ListRegions', 'GetAccountInformation']),
+        ('servicequotas', ['GetServiceQuota', 'ListServiceQuotas', 'GetAWSDefaultServiceQuota']),
+        ('ses', ['GetAccount', 'GetSendQuota', 'GetAccountSendingEnabled', 'ListIdentities', 'ListEmailIdentities',
+                 'GetIdentityVerificationAttributes']),
+        ('sns', ['GetSMSAttributes', 'GetSMSSandboxAccountStatus', 'ListTopics', 'ListSubscriptions',
+                 'ListOriginationNumbers']),
+        ('ce', ['GetCostAndUsage', 'GetCostForecast']),
+        ('organizations', ['DescribeOrganization', 'ListAccounts']),
+        ('ecs', ['ListClusters']),
+        ('lambda', ['ListFunctions20150331', 'ListFunctions']),
+        ('lightsail', ['GetRegions', 'GetInstances', 'GetBundles']),
+        ('sagemaker', ['ListTrainingJobs', 'ListModels', 'ListEndpoints', 'ListNotebookInstances']),
+        ('bedrock', ['ListFoundationModels', 'GetFoundationModelAvailability', 'GetModelInvocationLoggingConfiguration',
+                     'GetUseCaseForModelAccess', 'ListInferenceProfiles']),
+        ('guardduty', ['ListDetectors', 'GetDetector', 'ListFindings']),
+        ('cloudtrail', ['DescribeTrails', 'GetTrailStatus', 'GetEventSelectors', 'LookupEvents']),
+        ('secretsmanager', ['ListSecrets']),
+        ('ssm', ['DescribeParameters'])
+    ) AS t(s, names)
+) AS calls ON calls.src = event_source AND calls.name = event_name
 GROUP BY access_key_id, event_source, event_name
 ORDER BY first_seen, access_key_id NULLS LAST, event_source, event_name;

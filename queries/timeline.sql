@@ -5,9 +5,14 @@
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created. `summary` is built from the request and the
--- response (JSON) for the calls that matter; it is NULL for successful reads. AWS's own
--- quarantine of a leaked key is recorded under the victim's user, even with the leaked key:
--- its summary says it was AWS.
+-- response (JSON) for the calls that matter. The calls that derive credentials always speak,
+-- though CloudTrail marks some read-only (AssumeRole: "assumed role AdminRole as session key
+-- ASIA..."; GetSessionToken: "minted session key ASIA..."), and so do S3 data events on
+-- objects ("read s3://bucket/key", "wrote ...", "deleted ...", "listed s3://bucket/") and
+-- whatever opens a resource to the world or another account (the exposure macro: "made bucket
+-- X public (AllUsers READ)"); other successful reads have no summary. AWS's own quarantine of
+-- a leaked key is recorded under the victim's user, even with the leaked key: its summary says
+-- it was AWS; calls an AWS service made on the caller's behalf say which service (aws_origin).
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
@@ -23,16 +28,52 @@ SELECT event_time, access_key_id, aws_region AS region, event_source, event_name
             'console sign-in as ' || coalesce(user_name, arn, '?') || ': ' ||
             coalesce(json_extract_string(record, '$.responseElements.ConsoleLogin'), error_code, '?') ||
             ', MFA ' || coalesce(json_extract_string(record, '$.additionalEventData.MFAUsed'), '?')
-        WHEN read_only AND error_code IS NULL THEN NULL
-        ELSE concat_ws(' ', what, CASE WHEN error_code IS NOT NULL THEN '(failed: ' || error_code || ')' END)
+        WHEN what IS NOT NULL OR NOT (coalesce(read_only, false) AND error_code IS NULL) THEN
+            concat_ws(' ', coalesce(what, event_name || coalesce(' ' || list_filter(p, x -> x IS NOT NULL)[1], '')),
+                      CASE WHEN error_code IS NOT NULL THEN '(failed: ' || error_code || ')' END,
+                      CASE WHEN aws IS NOT NULL AND identity_type IS DISTINCT FROM 'AWSService'
+                           THEN '(made by ' || aws || ' on the caller''s behalf)' END)
     END AS summary
 FROM (
     SELECT *,
         CASE
-            WHEN event_name IN ('GetSessionToken', 'GetFederationToken') THEN
-                'minted session key ' || coalesce(minted_key_id, '?')
-            WHEN event_name = 'AssumeRole' THEN
-                'assumed role ' || coalesce(role_arn, '?') || coalesce(' as session key ' || minted_key_id, '')
+            WHEN event_source = 'sts.amazonaws.com' AND event_name = 'GetSessionToken' THEN
+                CASE WHEN error_code IS NULL THEN 'minted session key ' || coalesce(minted_key_id, '?')
+                     ELSE 'tried to mint a session key' END
+            WHEN event_source = 'sts.amazonaws.com' AND event_name = 'GetFederationToken' THEN
+                CASE WHEN error_code IS NULL THEN 'minted federated session key ' || coalesce(minted_key_id, '?')
+                     ELSE 'tried to mint a federated session key' END ||
+                coalesce(' for ' || json_extract_string(record, '$.requestParameters.name'), '')
+            WHEN event_source = 'sts.amazonaws.com' AND event_name IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity') THEN
+                CASE WHEN identity_type = 'AWSService' THEN coalesce(aws || ' ', '') ELSE '' END ||
+                CASE WHEN error_code IS NULL THEN 'assumed role ' ELSE 'tried to assume role ' END ||
+                list_transform([coalesce(role_arn, nullif(regexp_extract(error_message,   -- (a denied call names it only there)
+                                   'on resource: (arn:aws[a-z-]*:iam::[0-9]+:role/[^ ]+)', 1), ''))],
+                    r -> coalesce(split_part(r, '/', -1) ||
+                                  CASE WHEN split_part(r, ':', 5) NOT IN (coalesce(recipient_account_id, ''), coalesce(account_id, ''))
+                                       THEN ' of account ' || split_part(r, ':', 5) ELSE '' END, '?'))[1] ||
+                coalesce(' as session key ' || minted_key_id, '') ||
+                CASE WHEN identity_type = 'AWSService' THEN coalesce(' for ' || json_extract_string(record, '$.requestParameters.roleSessionName'), '') ELSE '' END
+            WHEN event_source = 'signin.amazonaws.com' AND event_name = 'GetSigninToken' THEN
+                'turned session key ' || coalesce(access_key_id, '?') || ' into a console sign-in token'
+            WHEN exposed IS NOT NULL THEN exposed.what
+            WHEN event_source = 's3.amazonaws.com' AND event_name IN ('GetObject', 'SelectObjectContent') THEN
+                CASE WHEN error_code IS NULL THEN 'read ' ELSE 'tried to read ' END || coalesce(s3_object(record), 'an object')
+            WHEN event_source = 's3.amazonaws.com' AND event_name IN ('PutObject', 'CompleteMultipartUpload') THEN
+                CASE WHEN error_code IS NULL THEN 'wrote ' ELSE 'tried to write ' END || coalesce(s3_object(record), 'an object')
+            WHEN event_source = 's3.amazonaws.com' AND event_name = 'CopyObject' THEN
+                CASE WHEN error_code IS NULL THEN 'copied ' ELSE 'tried to copy ' END || coalesce('s3://' || ltrim(json_extract_string(record, '$.requestParameters."x-amz-copy-source"'), '/') || ' ', '') ||
+                'to ' || coalesce(s3_object(record), 'an object')
+            WHEN event_source = 's3.amazonaws.com' AND event_name = 'DeleteObject' THEN
+                CASE WHEN error_code IS NULL THEN 'deleted ' ELSE 'tried to delete ' END || coalesce(s3_object(record), 'an object')
+            WHEN event_source = 's3.amazonaws.com' AND event_name = 'DeleteObjects' THEN
+                CASE WHEN error_code IS NULL THEN 'deleted ' ELSE 'tried to delete ' END || CASE WHEN len(list_filter(json_extract_string(record, '$.resources[*].ARN'), x -> x LIKE 'arn:%:s3:::%/%')) > 0
+                                   THEN len(list_filter(json_extract_string(record, '$.resources[*].ARN'), x -> x LIKE 'arn:%:s3:::%/%')) || ' objects'
+                                   ELSE 'objects' END ||
+                ' from s3://' || coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?')
+            WHEN event_source = 's3.amazonaws.com' AND event_name IN ('ListObjects', 'ListObjectsV2', 'ListObjectVersions') THEN
+                CASE WHEN error_code IS NULL THEN 'listed s3://' ELSE 'tried to list s3://' END || coalesce(json_extract_string(record, '$.requestParameters.bucketName'), '?') || '/' ||
+                coalesce(json_extract_string(record, '$.requestParameters.prefix'), '')
             WHEN event_name = 'CreateAccessKey' THEN
                 'created access key ' || coalesce(minted_key_id, '?') || ' for user ' || coalesce(p[1], user_name, '?')
             WHEN event_name = 'CreateUser' THEN 'created user ' || coalesce(p[1], '?')
@@ -71,11 +112,13 @@ FROM (
                 'asked for ' || coalesce(json_extract_string(record, '$.requestParameters.serviceCode'), '?') || ' quota ' ||
                 coalesce(json_extract_string(record, '$.requestParameters.quotaCode'), '?') || ' = ' ||
                 coalesce(json_extract_string(record, '$.requestParameters.desiredValue'), '?')
-            ELSE event_name || coalesce(' ' || list_filter(p, x -> x IS NOT NULL)[1], '')
         END AS what
     FROM (
         SELECT *,
             aws_quarantine(event_source, event_name, record) AS quarantine,
+            exposure(event_source, event_name, record) AS exposed,
+            aws_origin(source_ip, user_agent, identity_type,
+                       CASE WHEN NOT ip_address(source_ip) THEN json_extract_string(record, '$.userIdentity.invokedBy') END) AS aws,
             -- what the call acted on, when it is not a successful read (one parse per event)
             CASE WHEN NOT coalesce(read_only, false) OR error_code IS NOT NULL THEN
                 json_extract_string(record, [

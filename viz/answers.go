@@ -170,7 +170,29 @@ func (p *packer) writeAnswers(s summary) error {
 
 	p.answerRegions(w, s)
 
-	w("## 8. AWS's own actions\n\n**Answer:** %s.\n\nEvidence: data/aws-markers.csv.\n", md(s.quarantine))
+	answer := func(title, question string, items []string, none, evidence string) {
+		w("## %s\n\n%s\n\n", title, question)
+		if len(items) == 0 {
+			w("**Answer:** %s.\n\n", md(none))
+		} else {
+			w("**Answer:**\n\n")
+			list(items)
+		}
+		w("Evidence: %s\n\n", evidence)
+	}
+	answer("8. Stolen credentials", "Were session keys used from somewhere other than the workload or person they were "+
+		"issued to?", s.stolen, s.stolenNote, "data/credential-misuse.csv (each foreign address with the event ids of its "+
+		"calls, and the AssumeRole that issued the key); data/key-usage.csv.")
+	answer("9. Data read or changed", "Which S3 objects did these credentials read, write or delete?", s.data, s.dataNote,
+		"data/data-access.csv (per bucket and action, with the object keys and bytes); data/timeline.csv, one line per call.")
+	answer("10. Resources made public or shared", "Was anything made public, or shared with another AWS account?",
+		s.exposed, s.exposedNote, "data/exposure.csv. Undo each: restore the bucket's ACL, policy and public access block, "+
+			"remove the snapshot's or image's permissions.")
+	answer("11. Permission brute-forcing", "Did anyone probe what these credentials may do?", s.brute, s.bruteNote,
+		"data/brute-force.csv (a burst is 10 or more denied calls over 5 or more services, at most 60 seconds apart); "+
+			"data/errors.csv.")
+
+	w("## 12. AWS's own actions\n\n**Answer:** %s.\n\nEvidence: data/aws-markers.csv.\n", md(s.quarantine))
 	f, err := p.create("answers.md")
 	if err != nil {
 		return err

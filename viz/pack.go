@@ -39,7 +39,11 @@ type packTable struct {
 var packTables = []packTable{
 	{"lineage", "Credentials derived from the leaked key", true, "no credential was derived from these keys in the store."},
 	{"key-usage", "How each key was used", true, "no key of the lineage was used in this window."},
+	{"credential-misuse", "Stolen session keys: used from more than one origin", true, "no session key of these credentials was used from more than one origin."},
 	{"iam-changes", "IAM changes: users, keys, passwords, policies, roles", true, "no IAM change was made with these credentials."},
+	{"exposure", "Made public or shared with another account", true, "nothing was made public or shared with another account with these credentials."},
+	{"data-access", "Data read or changed (S3 objects)", true, "no S3 object was read, written or deleted with these credentials in the logs (a trail records object reads and writes only with S3 data events turned on)."},
+	{"brute-force", "Permission brute-forcing: bursts of denied calls", true, "no burst of denied calls over many services."},
 	{"compute-launches", "Compute launched, per hour and region", true, "nothing was launched with these credentials."},
 	{"left-running", "Still there: created and never stopped or deleted in the logs", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
 	{"aws-markers", "What AWS itself did (quarantine policy, support)", true, "the logs show no action by AWS on these credentials."},
@@ -377,7 +381,8 @@ func (p *packer) run(q queries.Query) (*sql.Rows, error) {
 
 // tablesKept are the tables the summary and answers.md read whole.
 var tablesKept = map[string]bool{"summary": true, "lineage": true, "iam-changes": true, "left-running": true,
-	"aws-markers": true, "compute-launches": true}
+	"aws-markers": true, "compute-launches": true, "credential-misuse": true, "data-access": true, "exposure": true,
+	"brute-force": true}
 
 func (p *packer) write() error {
 	if _, _, ok, err := p.runTable("summary", 0); err != nil {
@@ -428,6 +433,9 @@ func (p *packer) write() error {
 		}
 		if !t.page {
 			continue
+		}
+		if t.name == "left-running" && !p.createdAnything() {
+			t.empty = nothingCreated + "."
 		}
 		tables = append(tables, pageTable(t, q, res, ok))
 	}

@@ -892,3 +892,71 @@ func BenchmarkGenerate1M(b *testing.B) {
 		b.ReportMetric(float64(m.Files), "files")
 	}
 }
+
+// TestTheftCase: the stolen session key case is the same on every run, and its records say
+// what its ground truth says: one AssumeRole by Lambda issues the stolen key, which signs the
+// function's own calls and the attacker's; S3's KMS calls come from AWS Internal.
+func TestTheftCase(t *testing.T) {
+	t.Parallel()
+	d1, d2 := t.TempDir(), t.TempDir()
+	m1, err := GenerateTheft(context.Background(), d1, TheftOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := GenerateTheft(context.Background(), d2, TheftOptions{Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m1, m2) {
+		t.Fatal("manifests differ between runs")
+	}
+	f1 := files(t, d1)
+	if !slices.Equal(f1, files(t, d2)) {
+		t.Fatal("file lists differ between runs")
+	}
+	var recs []map[string]any
+	for _, rel := range f1 {
+		b1, _ := os.ReadFile(filepath.Join(d1, rel))
+		b2, _ := os.ReadFile(filepath.Join(d2, rel))
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("%s differs between runs", rel)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct{ Records []map[string]any }
+		if err := json.NewDecoder(zr).Decode(&file); err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		recs = append(recs, file.Records...)
+	}
+	if len(recs) != m1.Records {
+		t.Fatalf("%d records, manifest says %d", len(recs), m1.Records)
+	}
+	issued, fromFunction, fromAttacker, internal := 0, 0, 0, 0
+	for _, r := range recs {
+		id, _ := r["userIdentity"].(map[string]any)
+		key, _ := id["accessKeyId"].(string)
+		switch {
+		case r["eventName"] == "AssumeRole" && id["type"] == "AWSService":
+			if c, _ := r["responseElements"].(map[string]any)["credentials"].(map[string]any); c["accessKeyId"] == m1.StolenKey &&
+				r["eventID"] == m1.IssuedEvent {
+				issued++
+			}
+		case key == m1.StolenKey && r["sourceIPAddress"] == m1.FunctionIP:
+			fromFunction++
+		case key == m1.StolenKey && r["sourceIPAddress"] == m1.AttackerIP:
+			fromAttacker++
+		case r["sourceIPAddress"] == "AWS Internal":
+			internal++
+		}
+	}
+	if issued != 1 || fromFunction == 0 || fromAttacker == 0 || internal != m1.AWSInternal {
+		t.Errorf("issued %d, function's calls %d, attacker's with the stolen key %d, AWS Internal %d (want %d)",
+			issued, fromFunction, fromAttacker, internal, m1.AWSInternal)
+	}
+	if m1.BruteDenied < 10 || m1.BruteServices < 5 || !m1.FirstAttack.Before(m1.BruteFirst) {
+		t.Errorf("brute force %d denied over %d services from %v", m1.BruteDenied, m1.BruteServices, m1.BruteFirst)
+	}
+}
