@@ -96,3 +96,9 @@ func (q Query) ScopeSafe() bool {
 	}
 	return true
 }
+
+// QueryContext runs query on the scope's connection; the caller binds every parameter,
+// $keys, $from and $to included (they must be the scope's: see lineage_events above).
+func (s *Scoped) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, query, args...)
+}
