@@ -16,6 +16,7 @@ type collectOptions struct {
 	Rate            float64
 	Concurrency     int
 	MaxDecompressed int64
+	MaxRecord       int64
 }
 
 func newCollectCmd(e *env) *cobra.Command {
@@ -66,6 +67,7 @@ failure (e.g. expired credentials, with the fix), 2 usage error, 130 interrupted
 	f.IntVar(&opts.Concurrency, "concurrency", 32, "S3 objects downloaded at once")
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one S3 object, in MiB")
+	addMaxRecordFlag(c, &opts.MaxRecord)
 	c.MarkFlagRequired("from")
 	c.RegisterFlagCompletionFunc("region", completeRegions(true))
 	return c
@@ -77,20 +79,21 @@ func runCollect(c *cobra.Command, e *env, o collectOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Rate <= 0 || o.Concurrency < 1 || o.MaxDecompressed < 1 {
-		return usageErrorf("--rate, --concurrency and --max-decompressed must be positive")
+	if o.Rate <= 0 || o.Concurrency < 1 || o.MaxDecompressed < 1 || o.MaxRecord < 1 {
+		return usageErrorf("--rate, --concurrency, --max-decompressed and --max-record must be positive")
 	}
 	cfg, err := ingest.LoadAWSConfig(ctx, ingest.AWSOptions{Profile: o.Profile, Region: o.Region}, e.logger())
 	if err != nil {
 		return err
 	}
 	apis := ingest.NewCollectAPIs(cfg, e.getenv)
-	return withIngestStore(ctx, e, func(st *queries.Store) error {
+	return withIngestStore(ctx, e, int(o.MaxRecord<<20), o.MaxDecompressed<<20, func(st *queries.Store) error {
 		res, err := ingest.Collect(ctx, st, apis, ingest.CollectOptions{
 			From: from, To: to, Regions: o.Regions, Rate: o.Rate, Profile: o.Profile,
 			Command: "collect --from " + from.Format(time.RFC3339) + " --to " + to.Format(time.RFC3339) +
 				" --region " + askedRegions(o.Regions),
-			Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed << 20, Progress: e.progressWriter(),
+			Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed << 20, MaxRecord: int(o.MaxRecord << 20),
+			Progress: e.progressWriter(),
 		}, e.err, e.logger())
 		if res.Coverage != nil {
 			printSummary(e.err, e.db, res.Summary)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -40,10 +41,14 @@ launches c5.xlarge instances in every region within half an hour and runs ECS/Fa
 tasks in many regions for two days, over background noise from AWS services.
 
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
-store (--out/demo.duckdb unless --db is given), and the headline answers for the leaked
-key are printed: its lineage, the compute it launched, the IAM changes, what is left
-running after the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see 'trailhound report') is
-written to --out/evidence-pack. No AWS account is needed.
+store of its own, --out/demo.duckdb, and the headline answers for the leaked key are
+printed: its lineage, the compute it launched, the IAM changes, what is left running after
+the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see
+'trailhound report') is written to --out/evidence-pack. No AWS account is needed.
+
+The demo writes only under --out: never into --db or TRAILHOUND_DB, which hold real cases.
+--out must be empty, new, or an earlier demo's, which is replaced whole (so two seeds never
+mix in one store).
 
 The trail's digests are signed and chained as CloudTrail's are, with a published demo key
 whose public half is written to --out/public-keys.json (as 'aws cloudtrail list-public-keys'
@@ -61,8 +66,17 @@ so that verify has something to find.`,
 			if opts.DuplicateRate < 0 || opts.DuplicateRate >= 1 {
 				return usageErrorf("--duplicates must be in [0, 1)")
 			}
-			if !c.Flags().Changed("db") && e.getenv("TRAILHOUND_DB") == "" {
-				e.db = filepath.Join(opts.Out, "demo.duckdb")
+			store := filepath.Join(opts.Out, "demo.duckdb")
+			if c.Flags().Changed("db") {
+				return usageErrorf("demo writes only under --out (its store is %s), never into --db: drop --db, or choose the directory with --out", store)
+			}
+			if v := e.getenv("TRAILHOUND_DB"); v != "" {
+				fmt.Fprintf(e.err, "note: demo does not use TRAILHOUND_DB (%s): it writes only under --out; its store is %s\n",
+					queries.DisplayText(v), store)
+			}
+			e.db = store
+			if err := prepareDemoDir(e, opts.Out); err != nil {
+				return err
 			}
 			return runDemo(c.Context(), e, opts)
 		},
@@ -76,6 +90,60 @@ so that verify has something to find.`,
 	f.BoolVar(&opts.GenerateOnly, "generate-only", false, "write the tree and stop (for benchmarks)")
 	f.BoolVar(&opts.Tamper, "tamper", false, "tamper with the written trail (a record dropped, a log file deleted) for verify to find")
 	return c
+}
+
+// demoMarker marks a directory as a demo's, so that a later demo may replace it.
+const demoMarker = ".trailhound-demo"
+
+// demoEntries are what a demo writes in its directory.
+var demoEntries = []string{"trail", "demo.duckdb", "demo.duckdb.wal", "demo.duckdb.tmp", "evidence-pack", demoMarker}
+
+// prepareDemoDir makes dir ready for a demo: new or empty, or an earlier demo's, whose
+// files are removed (a second seed's files would otherwise join the first one's in the
+// trail and the store). A directory with other files is refused.
+func prepareDemoDir(e *env, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("demo directory %s: %w", dir, err)
+	}
+	names := map[string]bool{}
+	for _, en := range entries {
+		names[en.Name()] = true
+	}
+	var other []string
+	for n := range names {
+		if !slices.Contains(demoEntries, n) {
+			other = append(other, n)
+		}
+	}
+	slices.Sort(other)
+	// An earlier demo's: marked (a demo wrote it), or holding nothing but what a demo
+	// writes (a demo before the marker).
+	earlier := names[demoMarker] || len(other) == 0
+	switch {
+	case len(names) == 0:
+	case !earlier:
+		if len(other) > 3 {
+			other = append(other[:3], "…")
+		}
+		return usageErrorf("--out %s holds other files (%s): the demo writes only into a new or empty directory, or an earlier demo's; choose another --out",
+			dir, queries.DisplayText(strings.Join(other, ", ")))
+	default:
+		fmt.Fprintf(e.err, "replacing the earlier demo in %s\n", queries.DisplayText(dir))
+		for _, n := range demoEntries {
+			if err := os.RemoveAll(filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("replace the earlier demo: %w", err)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
+	}
+	marker := "written by trailhound demo: a later demo with this --out replaces trail/, demo.duckdb and evidence-pack/\n"
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte(marker), 0o644); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
+	}
+	return nil
 }
 
 func runDemo(ctx context.Context, e *env, opts demoOptions) error {
@@ -105,7 +173,7 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if opts.GenerateOnly {
 		return nil
 	}
-	if _, err := runIngest(ctx, e, ingest.Files{Paths: []string{trail}},
+	if _, err := runIngest(ctx, e, ingest.NewFiles([]string{trail}, nil, e.logger()),
 		ingest.Options{Command: "demo: ingest files " + trail}); err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func runIngestHistory(c *cobra.Command, e *env, o ingestHistoryOptions) error {
 	if err != nil {
 		return err
 	}
-	return withIngestStore(ctx, e, func(st *queries.Store) error {
+	return withIngestStore(ctx, e, 0, 0, func(st *queries.Store) error {
 		cursors, err := ingest.LoadHistoryCursors(ctx, st.DB)
 		if err != nil {
 			return err

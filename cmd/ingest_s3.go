@@ -19,6 +19,7 @@ type ingestS3Options struct {
 	Profile, Region, Endpoint string
 	Concurrency               int
 	MaxDecompressed           int64
+	MaxRecord                 int64
 }
 
 func newIngestS3Cmd(e *env) *cobra.Command {
@@ -66,6 +67,7 @@ with the missing permission), 1 failure, 2 usage error, 130 interrupted.`,
 	f.IntVar(&opts.Concurrency, "concurrency", 32, "objects downloaded at once")
 	f.Int64Var(&opts.MaxDecompressed, "max-decompressed", ingest.DefaultMaxDecompressed>>20,
 		"largest decompressed size of one object, in MiB")
+	addMaxRecordFlag(c, &opts.MaxRecord)
 	c.MarkFlagRequired("from")
 	c.RegisterFlagCompletionFunc("region", completeRegions(false))
 	return c
@@ -81,8 +83,8 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Concurrency < 1 || o.MaxDecompressed < 1 {
-		return usageErrorf("--concurrency and --max-decompressed must be positive")
+	if o.Concurrency < 1 || o.MaxDecompressed < 1 || o.MaxRecord < 1 {
+		return usageErrorf("--concurrency, --max-decompressed and --max-record must be positive")
 	}
 	if len(o.Regions) > 0 && !slices.Contains(o.Regions, "us-east-1") {
 		e.warnf("us-east-1 is not among --region: IAM and STS (global) events, where new users, keys and sessions show, are logged there")
@@ -100,6 +102,7 @@ func runIngestS3(c *cobra.Command, e *env, o ingestS3Options) error {
 		Command:         "ingest s3 " + o.URL + " --from " + from.Format(time.RFC3339) + " --to " + to.Format(time.RFC3339),
 		Concurrency:     o.Concurrency,
 		MaxDecompressed: o.MaxDecompressed << 20,
+		MaxRecord:       int(o.MaxRecord << 20),
 		From:            from, To: to,
 	})
 	l, st := src.Layout(), src.Stats()

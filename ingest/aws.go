@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -13,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // AWSOptions select the credentials and the default region for the AWS sources.
@@ -24,11 +30,13 @@ type AWSOptions struct {
 // LoadAWSConfig resolves credentials through the SDK's standard chain. The SDK's own
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables are honoured by the clients
 // made from it. Retries: up to 10 attempts with backoff for throttling, 5xx, resets and
-// timeouts, and no client-side retry quota (under concurrency that quota fails a run
-// instead of slowing it: aws-sdk-go-v2 #1665). SDK log lines go to log.
+// timeouts, each said on log (throttling excepted); none for an endpoint that refuses
+// connections or whose name does not resolve; and no client-side retry quota (under
+// concurrency that quota fails a run instead of slowing it: aws-sdk-go-v2 #1665). SDK log
+// lines go to log.
 func LoadAWSConfig(ctx context.Context, o AWSOptions, log *slog.Logger) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(NewRetryer),
+		config.WithRetryer(NewRetryer(log)),
 		config.WithLogger(slogLogger{log}),
 	}
 	if o.Profile != "" {
@@ -49,12 +57,110 @@ func LoadAWSConfig(ctx context.Context, o AWSOptions, log *slog.Logger) (aws.Con
 
 // NewRetryer is the retry policy of every AWS client: the SDK's standard retryer (backoff
 // with jitter on throttling, 5xx, connection resets and timeouts) with 10 attempts and no
-// client-side retry quota.
-func NewRetryer() aws.Retryer {
-	return retry.NewStandard(func(so *retry.StandardOptions) {
-		so.MaxAttempts = 10
-		so.RateLimiter = ratelimit.None
-	})
+// client-side retry quota. An endpoint that refuses the connection, or whose name does not
+// resolve, is not retried: ten attempts with backoff took about two minutes to fail,
+// silently. Every other retry but throttling (expected, and paced by event history) is
+// said on log at warn level, with the endpoint and the error.
+func NewRetryer(log *slog.Logger) func() aws.Retryer {
+	return func() aws.Retryer {
+		std := retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 10
+			so.RateLimiter = ratelimit.None
+			so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				if Unreachable(err) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, so.Retryables...)
+		})
+		return &sayRetries{Retryer: std, log: log, last: map[string]time.Time{}}
+	}
+}
+
+// sayRetries is a retryer that logs each retry it decides on (throttling excepted), at
+// most once every two seconds per endpoint.
+type sayRetries struct {
+	aws.Retryer
+	log  *slog.Logger
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (r *sayRetries) RetryDelay(attempt int, err error) (time.Duration, error) {
+	d, derr := r.Retryer.RetryDelay(attempt, err)
+	if derr != nil || r.log == nil || isThrottle(err) {
+		return d, derr
+	}
+	endpoint := endpointOf(err)
+	r.mu.Lock()
+	quiet := time.Since(r.last[endpoint]) < 2*time.Second
+	if !quiet {
+		r.last[endpoint] = time.Now()
+	}
+	r.mu.Unlock()
+	if !quiet {
+		r.log.Warn("retrying an AWS call", "endpoint", endpoint, "attempt", attempt+1,
+			"of", r.MaxAttempts(), "in", d.Round(time.Millisecond), "err", shortAWSError(err))
+	}
+	return d, derr
+}
+
+func (r *sayRetries) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if v2, ok := r.Retryer.(aws.RetryerV2); ok {
+		return v2.GetAttemptToken(ctx)
+	}
+	return r.Retryer.GetInitialToken(), nil
+}
+
+// Unreachable reports an endpoint that cannot be reached at all: it refuses connections,
+// or its host name does not exist. Retrying does not help.
+func Unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsNotFound
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// endpointOf is the scheme and host a failed request went to, from the error; "" when it
+// does not say.
+func endpointOf(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			return u.Scheme + "://" + u.Host
+		}
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && re.Response.Request != nil && re.Response.Request.URL != nil {
+		return re.Response.Request.URL.Scheme + "://" + re.Response.Request.URL.Host
+	}
+	return ""
+}
+
+// shortAWSError is the innermost part of an AWS error worth saying: what the network
+// said, or the service's error code and message.
+func shortAWSError(err error) string {
+	status := ""
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		status = fmt.Sprintf("HTTP %d", re.Response.StatusCode)
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() != "" {
+		if status != "" {
+			return status + " " + ae.ErrorCode() + ": " + ae.ErrorMessage()
+		}
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	if status != "" {
+		return status
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 // slogLogger sends the SDK's log lines (e.g. checksum warnings) to slog, not to stderr.
@@ -94,6 +200,16 @@ func ExplainAWSError(err error, profile string) error {
 		code = ae.ErrorCode()
 	}
 	switch {
+	case Unreachable(err):
+		endpoint := endpointOf(err)
+		if endpoint == "" {
+			endpoint = "the AWS endpoint"
+		}
+		var dns *net.DNSError
+		if errors.As(err, &dns) {
+			return &AWSHint{err, fmt.Sprintf("%s does not resolve (no such host): check the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL*), the region name and the network", endpoint)}
+		}
+		return &AWSHint{err, fmt.Sprintf("nothing answers at %s (connection refused): check the endpoint URL (--endpoint-url, AWS_ENDPOINT_URL*) and the network", endpoint)}
 	case strings.Contains(strings.ToLower(msg), "sso session has expired"),
 		strings.Contains(msg, "InvalidGrantException"), strings.Contains(msg, "refresh SSO token"):
 		return &AWSHint{err, "the SSO session has expired: run `" + login + "`, then run trailhound again"}

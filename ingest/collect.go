@@ -86,6 +86,7 @@ type CollectOptions struct {
 	Command         string    // recorded in ingest_runs
 	Concurrency     int       // S3 objects fetched at once; default 32
 	MaxDecompressed int64
+	MaxRecord       int
 	Progress        io.Writer
 	Now             func() time.Time
 }
@@ -596,7 +597,7 @@ func Collect(ctx context.Context, st *queries.Store, apis CollectAPIs, o Collect
 		o.Concurrency = 32
 	}
 	res.Summary, err = Run(ctx, st, srcs, Options{
-		Command: o.Command, Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed,
+		Command: o.Command, Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed, MaxRecord: o.MaxRecord,
 		Progress: o.Progress, From: plan.Window.From, To: plan.Window.To, Now: o.Now,
 	}, log)
 	cov, cerr := coverage(context.WithoutCancel(ctx), st, plan, hist)

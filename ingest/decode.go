@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/buger/jsonparser"
 	"github.com/minio/simdjson-go"
+
+	"github.com/trailhound/trailhound/queries"
 )
 
 // Shape names the container a CloudTrail object came in.
@@ -32,6 +36,111 @@ type Decoded struct {
 	Shape   Shape
 	Records []Record
 	Digest  *Digest
+	// Bad are the parts of the object that were not kept while the rest was: lines of a
+	// JSON Lines file that are not a whole event (an export cut off mid-line), records
+	// over the per-record limit. An object with nothing else is rejected whole instead.
+	Bad []BadRecord
+	// mem is what the records take beyond the object's content (the record list, typed
+	// fields, ids; a repaired copy of the content), for the memory budget.
+	mem int64
+}
+
+// BadRecord is one part of an object that could not be stored, and why.
+type BadRecord struct {
+	Line   int    // the line of a JSON Lines file (1-based); 0 for other shapes
+	Reason string // terminal-safe
+}
+
+// DefaultMaxRecord is the largest record stored (raise it with --max-record). It comes
+// from measurement: at the ingest's 256 MB DuckDB memory limit, a record with one 64 MiB
+// string failed to commit (DuckDB holds it several times over: staged, split into its
+// typed columns, inserted), 56 MiB passed alone and 48 MiB within a batch of 300,000
+// events, at a peak RSS of 1.0 GB; 16 MiB left the peak RSS of that batch unchanged. Real
+// CloudTrail records are far smaller: requestParameters and responseElements are capped
+// at about 100 KB each, and CloudTrail replaces larger ones with a marker.
+const DefaultMaxRecord = 16 << 20
+
+// Limits bound what decoding one object may keep.
+type Limits struct {
+	MaxRecord int // the largest record kept, in bytes; 0 = DefaultMaxRecord
+	// Memory bounds what the decoded records add to the object's content (the record
+	// list and each record's typed fields); 0 = unbounded. Past it, decoding stops with
+	// errDecodeMemory.
+	Memory int64
+}
+
+// errDecodeMemory means the records of an object need more memory than was reserved.
+var errDecodeMemory = errors.New("decoding needs more memory than reserved for it")
+
+// recordSize is what one Record costs beyond its typed fields and id: the struct in the
+// record list.
+const recordSize = int64(unsafe.Sizeof(Record{}))
+
+// decoder collects one object's records within its limits.
+type decoder struct {
+	lim  Limits
+	d    Decoded
+	used int64
+}
+
+// grow accounts n more bytes of decoding memory.
+func (dc *decoder) grow(n int64) error {
+	dc.used += n
+	if dc.lim.Memory > 0 && dc.used+int64(cap(dc.d.Records))*recordSize > dc.lim.Memory {
+		return errDecodeMemory
+	}
+	return nil
+}
+
+// keep adds a record, or a BadRecord when it is over the per-record limit. where names
+// the record in a reason ("record 3", "line 12").
+func (dc *decoder) keep(r Record, where string, line int) error {
+	if len(r.Raw) > dc.lim.MaxRecord {
+		dc.tooLarge(len(r.Raw), r.EventID, where, line)
+		return nil
+	}
+	dc.d.Records = append(dc.d.Records, r)
+	return dc.grow(int64(len(r.Fields) + len(r.EventID)))
+}
+
+// tooLarge records a record over the per-record limit.
+func (dc *decoder) tooLarge(size int, id, where string, line int) {
+	if id != "" {
+		if len(id) > 80 {
+			id = id[:80] + "…"
+		}
+		where += " (eventID " + strconv.Quote(id) + ")"
+	}
+	dc.bad(line, fmt.Sprintf("%s is %s, over the %s limit for one record: not stored; raise --max-record to store it",
+		where, mib(int64(size)), mib(int64(dc.lim.MaxRecord))))
+}
+
+func (dc *decoder) bad(line int, reason string) {
+	dc.d.Bad = append(dc.d.Bad, BadRecord{Line: line, Reason: queries.DisplayText(reason)})
+}
+
+// result is the decoded object; one with bad parts only is rejected whole.
+func (dc *decoder) result() (Decoded, error) {
+	dc.d.mem = dc.used + int64(cap(dc.d.Records))*recordSize
+	if len(dc.d.Records) == 0 && dc.d.Digest == nil && len(dc.d.Bad) > 0 {
+		reason := dc.d.Bad[0].Reason
+		if dc.d.Bad[0].Line > 0 && !strings.HasPrefix(reason, "line ") {
+			reason = fmt.Sprintf("line %d: %s", dc.d.Bad[0].Line, reason)
+		}
+		if n := len(dc.d.Bad) - 1; n > 0 {
+			reason += fmt.Sprintf(" (and %d more like it)", n)
+		}
+		return Decoded{}, &RejectError{Reason: reason}
+	}
+	return dc.d, nil
+}
+
+// mib renders a size in MiB for a reason.
+func mib(n int64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 // Digest is a CloudTrail-Digest file, kept whole for integrity validation.
@@ -45,52 +154,104 @@ type Digest struct {
 }
 
 // RejectError says why an object holds no CloudTrail data trailhound can read.
-type RejectError struct{ Reason string }
+type RejectError struct {
+	Reason  string
+	notJSON bool // the content is not JSON at all (notJSONError)
+}
 
 func (e *RejectError) Error() string { return e.Reason }
 
+// reject makes a RejectError; its reason is made terminal-safe here, so no reason
+// (printed, or stored in ingest_errors) can carry input bytes that drive a terminal.
 func reject(format string, args ...any) error {
-	return &RejectError{Reason: fmt.Sprintf(format, args...)}
+	return &RejectError{Reason: queries.DisplayText(fmt.Sprintf(format, args...))}
 }
 
-// Decode recognises the shape of one decompressed object and returns its records.
+// Decode recognises the shape of one decompressed object and returns its records, within
+// the default limits.
+func Decode(data []byte) (Decoded, error) { return DecodeWithin(data, Limits{}) }
+
+// DecodeWithin recognises the shape of one decompressed object and returns its records.
 // Malformed JSON, JSON that is not CloudTrail, and non-JSON input give a *RejectError;
-// nothing is returned from a rejected object.
+// nothing is returned from a rejected object. The exceptions are kept in Decoded.Bad
+// while the rest is returned: a JSON Lines file's lines that are not whole events, and
+// records over lim.MaxRecord.
 //
 // Text in the store must be UTF-8: invalid byte sequences (attacker-controlled fields can
 // carry them) become U+FFFD. source_files keeps the SHA-256 of the original bytes.
-func Decode(data []byte) (Decoded, error) {
+func DecodeWithin(data []byte, lim Limits) (Decoded, error) {
+	if lim.MaxRecord <= 0 {
+		lim.MaxRecord = DefaultMaxRecord
+	}
+	dc := &decoder{lim: lim}
+	if !looksLikeJSON(data) {
+		return Decoded{}, notJSONError(data, false)
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 BOM
+	owned := false
 	if !utf8.Valid(data) {
+		if err := dc.grow(int64(len(data))); err != nil {
+			return Decoded{}, err
+		}
 		data = bytes.ToValidUTF8(data, []byte("\uFFFD"))
+		owned = true
 	}
 	body := bytes.TrimSpace(data)
 	if len(body) == 0 {
 		return Decoded{}, reject("empty file")
 	}
-	if body[0] != '{' && body[0] != '[' {
-		return Decoded{}, reject("not JSON (starts with %s)", snippet(body))
+	tape := decodeOverhead(int64(len(body)))
+	if err := dc.grow(tape); err != nil {
+		return Decoded{}, err
 	}
-	if body, ok := checkJSON(body); ok {
+	body, ok := checkJSONIn(body, owned)
+	dc.used -= tape // the parser's tape is back in its pool
+	var err error
+	if ok {
 		if body[0] == '[' {
-			return decodeArray(body)
+			err = dc.array(body)
+		} else {
+			err = dc.object(body)
 		}
-		return decodeObject(body)
+	} else if jsonLines(body) {
+		err = dc.jsonl(body)
+	} else {
+		err = malformed(body)
 	}
-	// Not one JSON value: JSON Lines, when the first line is a whole value by itself.
-	if first, _, _ := bytes.Cut(body, []byte("\n")); body[0] == '{' && json.Valid(first) {
-		return decodeJSONL(body)
+	if err != nil {
+		return Decoded{}, err
 	}
-	return Decoded{}, malformed(body)
+	return dc.result()
+}
+
+// jsonLines reports whether a document that is not one JSON value is JSON Lines: its first
+// line is a whole JSON object, or (an export cut at its start) its second line is.
+func jsonLines(body []byte) bool {
+	if body[0] != '{' {
+		return false
+	}
+	first, rest, _ := bytes.Cut(body, []byte("\n"))
+	if json.Valid(first) {
+		return true
+	}
+	second, _, _ := bytes.Cut(bytes.TrimLeft(rest, " \t\r\n"), []byte("\n"))
+	second = bytes.TrimSpace(second)
+	return len(second) > 0 && second[0] == '{' && json.Valid(second)
 }
 
 // parsers reuses simdjson's buffers across objects.
 var parsers = sync.Pool{New: func() any { return (*simdjson.ParsedJson)(nil) }}
 
+// simdjsonMax is the largest document validated with simdjson: its parse keeps a tape
+// about the size of the document (measured: 103 MB allocated for an 80 MB file), which
+// the pool would then keep too. Larger documents (rare) go to encoding/json, which
+// allocates nothing and was 2-3 times slower on a 39 MB file.
+const simdjsonMax = 16 << 20
+
 // validJSON reports whether b is one valid JSON document. It uses simdjson-go (several
 // times faster than encoding/json on CloudTrail files) where the CPU supports it.
 func validJSON(b []byte) bool {
-	if !simdjson.SupportedCPU() {
+	if !simdjson.SupportedCPU() || len(b) > simdjsonMax {
 		return json.Valid(b)
 	}
 	pj, _ := parsers.Get().(*simdjson.ParsedJson)
@@ -101,17 +262,29 @@ func validJSON(b []byte) bool {
 	return err == nil // like json.Valid, simdjson rejects a stream of several documents
 }
 
+// decodeOverhead is what checkJSON may allocate for doc, for the memory budget.
+func decodeOverhead(n int64) int64 {
+	if n <= simdjsonMax && simdjson.SupportedCPU() {
+		return n + n/2 // simdjson's tape
+	}
+	return 0
+}
+
 // checkJSON reports whether doc is one valid JSON document, repairing what the grammar
 // allows but DuckDB's JSON functions refuse (lone surrogate escapes), so that one
 // record cannot make every JSON query on the store fail.
-func checkJSON(doc []byte) ([]byte, bool) {
+func checkJSON(doc []byte) ([]byte, bool) { return checkJSONIn(doc, false) }
+
+// checkJSONIn is checkJSON; with owned, doc is the decoder's own copy and is repaired in
+// place rather than copied again.
+func checkJSONIn(doc []byte, owned bool) ([]byte, bool) {
 	if validJSON(doc) {
 		return doc, true
 	}
 	if !json.Valid(doc) {
 		return doc, false
 	}
-	if fixed := repairSurrogates(doc); fixed != nil {
+	if fixed := repairSurrogatesIn(doc, owned); fixed != nil {
 		return fixed, true
 	}
 	return doc, true // encoding/json has the last word
@@ -120,7 +293,10 @@ func checkJSON(doc []byte) ([]byte, bool) {
 // repairSurrogates rewrites lone UTF-16 surrogate escapes (\ud800 without its pair),
 // which the JSON grammar allows but DuckDB's JSON functions reject, as \ufffd. It
 // returns nil when there is nothing to repair.
-func repairSurrogates(b []byte) []byte {
+func repairSurrogates(b []byte) []byte { return repairSurrogatesIn(b, false) }
+
+// repairSurrogatesIn is repairSurrogates; with inPlace, b itself is repaired (and returned).
+func repairSurrogatesIn(b []byte, inPlace bool) []byte {
 	var out []byte
 	inString := false
 	for i := 0; i < len(b); i++ {
@@ -142,7 +318,9 @@ func repairSurrogates(b []byte) []byte {
 					i += 11
 					continue
 				case r >= 0xd800 && r < 0xe000:
-					if out == nil {
+					if out == nil && inPlace {
+						out = b
+					} else if out == nil {
 						out = bytes.Clone(b)
 					}
 					copy(out[i+2:i+6], "fffd")
@@ -173,40 +351,31 @@ func hex4(h []byte) int {
 	return n
 }
 
-// decodeObject handles a document that is one JSON object.
-func decodeObject(obj []byte) (Decoded, error) {
+// object handles a document that is one JSON object.
+func (dc *decoder) object(obj []byte) error {
 	if isRecordsFile(obj) {
-		return decodeRecords(obj) // the S3 delivery file, without a classifying pass
+		return dc.records(obj) // the S3 delivery file, without a classifying pass
 	}
 	k := classify(obj)
 	switch {
 	case k.records:
-		return decodeRecords(obj)
+		return dc.records(obj)
 	case k.lookupList:
-		d := Decoded{Shape: ShapeLookup}
-		if err := eachElement(obj, func(i int, el []byte) error {
-			r, err := lookupRecord(el)
-			if err != nil {
-				return reject("Events[%d]: %v", i, err)
-			}
-			d.Records = append(d.Records, r)
-			return nil
-		}, "Events"); err != nil {
-			return Decoded{}, err
-		}
-		return d, nil
+		dc.d.Shape = ShapeLookup
+		return eachElement(obj, func(i int, el []byte) error {
+			return dc.lookup(el, fmt.Sprintf("Events[%d]", i), 0)
+		}, "Events")
 	case k.lookupEvent:
-		r, err := lookupRecord(obj)
-		if err != nil {
-			return Decoded{}, reject("%v", err)
-		}
-		return Decoded{Shape: ShapeLookup, Records: []Record{r}}, nil
+		dc.d.Shape = ShapeLookup
+		return dc.lookup(obj, "the event", 0)
 	case k.digest:
-		return Decoded{Shape: ShapeDigest, Digest: parseDigest(obj)}, nil
+		dc.d.Shape, dc.d.Digest = ShapeDigest, parseDigest(obj)
+		return nil
 	case k.event:
-		return Decoded{Shape: ShapeObject, Records: []Record{parseRecord(obj)}}, nil
+		dc.d.Shape = ShapeObject
+		return dc.event(obj, "the event", 0)
 	}
-	return Decoded{}, reject("JSON object is not CloudTrail (top-level keys: %s)", k.keyList())
+	return reject("JSON object is not CloudTrail (top-level keys: %s)", k.keyList())
 }
 
 // isRecordsFile recognises an S3 delivery file by its first key, as CloudTrail writes it.
@@ -214,44 +383,67 @@ func isRecordsFile(obj []byte) bool {
 	return bytes.HasPrefix(bytes.TrimLeft(obj[1:], " \t\r\n"), []byte(`"Records"`))
 }
 
-// decodeRecords reads {"Records":[...]}: every element is taken as an event, each read
-// once by the scanner (scan.go), which splits it off and reads its id and time together.
-func decodeRecords(obj []byte) (Decoded, error) {
-	d := Decoded{Shape: ShapeRecords}
-	if err := eachRecord(obj, func(r Record) { d.Records = append(d.Records, r) }); err != nil {
-		return Decoded{}, err
-	}
-	return d, nil
+// records reads {"Records":[...]}: every element is taken as an event, each read once by
+// the scanner (scan.go), which splits it off and reads its id and time together.
+func (dc *decoder) records(obj []byte) error {
+	dc.d.Shape = ShapeRecords
+	return eachRecord(obj, dc.lim.MaxRecord, func(n int, r Record) error {
+		return dc.keep(r, fmt.Sprintf("Records element %d", n), 0)
+	})
 }
 
-// decodeArray handles a JSON array of events (or of lookup-events items).
-func decodeArray(arr []byte) (Decoded, error) {
-	d := Decoded{Shape: ShapeArray}
-	err := eachElement(arr, func(i int, el []byte) error {
+// decodeRecords reads a {"Records":[...]} document within the default limits.
+func decodeRecords(obj []byte) (Decoded, error) {
+	dc := &decoder{lim: Limits{MaxRecord: DefaultMaxRecord}}
+	if err := dc.records(obj); err != nil {
+		return Decoded{}, err
+	}
+	return dc.result()
+}
+
+// event keeps one event object; one over the limit is not parsed.
+func (dc *decoder) event(raw []byte, where string, line int) error {
+	if len(raw) > dc.lim.MaxRecord {
+		dc.tooLarge(len(raw), eventIDOf(raw), where, line)
+		return nil
+	}
+	return dc.keep(parseRecord(raw), where, line)
+}
+
+// lookup keeps one LookupEvents item, whose event is a JSON string in CloudTrailEvent.
+func (dc *decoder) lookup(item []byte, where string, line int) error {
+	if len(item) > dc.lim.MaxRecord {
+		dc.tooLarge(len(item), "", where, line)
+		return nil
+	}
+	r, err := lookupRecord(item)
+	if err != nil {
+		return reject("%s: %v", where, err)
+	}
+	return dc.keep(r, where, line)
+}
+
+// array handles a JSON array of events (or of lookup-events items).
+func (dc *decoder) array(arr []byte) error {
+	dc.d.Shape = ShapeArray
+	return eachElement(arr, func(i int, el []byte) error {
 		k := classify(el)
+		where := fmt.Sprintf("element %d", i)
 		switch {
 		case k.event:
-			d.Records = append(d.Records, parseRecord(el))
+			return dc.event(el, where, 0)
 		case k.lookupEvent:
-			r, err := lookupRecord(el)
-			if err != nil {
-				return reject("element %d: %v", i, err)
-			}
-			d.Records = append(d.Records, r)
-		default:
-			return reject("element %d of the JSON array is not a CloudTrail event (keys: %s)", i, k.keyList())
+			return dc.lookup(el, where, 0)
 		}
-		return nil
+		return reject("element %d of the JSON array is not a CloudTrail event (keys: %s)", i, k.keyList())
 	})
-	if err != nil {
-		return Decoded{}, err
-	}
-	return d, nil
 }
 
-// decodeJSONL handles one JSON value per line: events or lookup-events items.
-func decodeJSONL(body []byte) (Decoded, error) {
-	d := Decoded{Shape: ShapeJSONL}
+// jsonl handles one JSON value per line: events or lookup-events items. A line that is not
+// a whole event (cut off, malformed, or another kind of JSON) is kept as a BadRecord and
+// the other lines are read.
+func (dc *decoder) jsonl(body []byte) error {
+	dc.d.Shape = ShapeJSONL
 	line := 0
 	for rest := body; len(rest) > 0; {
 		var ln []byte
@@ -261,28 +453,50 @@ func decodeJSONL(body []byte) (Decoded, error) {
 		if len(ln) == 0 {
 			continue
 		}
-		ln, ok := checkJSON(ln)
-		if !ok {
-			return Decoded{}, malformedLine(ln, line)
+		where := fmt.Sprintf("line %d", line)
+		if len(ln) > dc.lim.MaxRecord {
+			dc.tooLarge(len(ln), eventIDOf(ln), where, line)
+			continue
 		}
-		if ln[0] != '{' {
-			return Decoded{}, reject("line %d is a JSON value that is not an object", line)
+		ln, ok := checkJSON(ln)
+		switch {
+		case !ok:
+			dc.bad(line, malformedLine(ln, line, len(bytes.TrimSpace(rest)) == 0).Error())
+			continue
+		case ln[0] != '{':
+			dc.bad(line, fmt.Sprintf("line %d is a JSON value that is not an object", line))
+			continue
 		}
 		k := classify(ln)
+		var err error
 		switch {
 		case k.event:
-			d.Records = append(d.Records, parseRecord(ln))
+			err = dc.keep(parseRecord(ln), where, line)
 		case k.lookupEvent:
-			r, err := lookupRecord(ln)
-			if err != nil {
-				return Decoded{}, reject("line %d: %v", line, err)
+			r, lerr := lookupRecord(ln)
+			if lerr != nil {
+				dc.bad(line, fmt.Sprintf("line %d: %v", line, lerr))
+				continue
 			}
-			d.Records = append(d.Records, r)
+			err = dc.keep(r, where, line)
 		default:
-			return Decoded{}, reject("line %d is not a CloudTrail event (keys: %s)", line, k.keyList())
+			dc.bad(line, fmt.Sprintf("line %d is not a CloudTrail event (keys: %s)", line, k.keyList()))
+			continue
+		}
+		if err != nil {
+			return err
 		}
 	}
-	return d, nil
+	return nil
+}
+
+// eventIDOf is the eventID of a record, for naming one that is not parsed.
+func eventIDOf(raw []byte) string {
+	v, typ, _, err := jsonparser.Get(raw, "eventID")
+	if err != nil {
+		return ""
+	}
+	return stringValue(v, typ)
 }
 
 // lookupRecord unwraps one LookupEvents item: the event is a JSON string in CloudTrailEvent.
@@ -435,14 +649,18 @@ func malformed(doc []byte) error {
 	return reject("malformed JSON")
 }
 
-func malformedLine(ln []byte, line int) error {
+func malformedLine(ln []byte, line int, last bool) error {
 	var v json.RawMessage
 	err := json.Unmarshal(ln, &v)
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return reject("malformed JSON at line %d, column %d: %v", line, se.Offset, se)
+	cut := ""
+	if last && err != nil && strings.Contains(err.Error(), "unexpected end of JSON input") {
+		cut = " (the file ends mid-record: cut off?)"
 	}
-	return reject("malformed JSON at line %d: %v", line, err)
+	if errors.As(err, &se) {
+		return reject("malformed JSON at line %d, column %d: %v%s", line, se.Offset, se, cut)
+	}
+	return reject("malformed JSON at line %d: %v%s", line, err, cut)
 }
 
 func lineCol(doc []byte, off int) (int, int) {
@@ -455,10 +673,13 @@ func lineCol(doc []byte, off int) (int, int) {
 	return line, col
 }
 
-// snippet quotes the start of untrusted input safely for a terminal.
+// snippet quotes the start of untrusted text safely for a terminal.
 func snippet(b []byte) string {
 	if len(b) > 40 {
 		b = b[:40]
+		for len(b) > 0 && !utf8.Valid(b) && len(b) > 36 { // do not cut a character in two
+			b = b[:len(b)-1]
+		}
 	}
-	return strconv.QuoteToASCII(string(b))
+	return `"` + queries.DisplayText(string(b)) + `"`
 }

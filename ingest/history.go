@@ -415,6 +415,7 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
 					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
 				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
+				Size:   int64(len(raw)),
 				Cursor: &cur,
 			}
 			h.listedPages.Add(1)
@@ -480,6 +481,9 @@ func (h *HistorySource) regionFailed(ctx context.Context, r *regionRun, c Histor
 	default:
 		var hint *AWSHint
 		if explained := ExplainAWSError(err, h.o.Profile); errors.As(explained, &hint) {
+			r.mu.Lock()
+			r.state, r.reason = "failed", hint.Hint
+			r.mu.Unlock()
 			return fmt.Errorf("event history in %s: %w", r.region, explained)
 		}
 		reason = fmt.Sprintf("event history could not be read: %v", err)
@@ -554,7 +558,7 @@ func (r throttleRetryer) GetAttemptToken(ctx context.Context) (func(error) error
 // RegionStatus is where one region's event-history reading stands.
 type RegionStatus struct {
 	Region        string
-	State         string // waiting | reading | done | skipped
+	State         string // waiting | reading | done | skipped | failed (the ingest stopped)
 	Reason        string // why a region was skipped
 	Pages, Events int64  // read by this run
 	Throttled     int64  // HTTP attempts answered with throttling
@@ -638,7 +642,7 @@ func WriteHistoryStatus(w io.Writer, status []RegionStatus) {
 		}
 		read := strings.Join(spans, ", ")
 		switch {
-		case s.State == "skipped":
+		case s.State == "skipped" || s.State == "failed":
 			read = queries.DisplayText(s.Reason)
 		case len(spans) == 0:
 			read = "already read by an earlier run"

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,13 @@ type Object struct {
 	ETag         string
 	LastModified time.Time
 	Open         func(ctx context.Context) (io.ReadCloser, error)
+	// Size is the object's stored size when the source knows it before opening it (from
+	// the walk or the listing), so the memory to read it is reserved first; 0 = unknown.
+	Size int64
+	// Skipped, when set, is why the source did not read this input on purpose (a link
+	// back into a directory being walked, a file reached twice): it is reported, nothing
+	// is lost, and it is no error.
+	Skipped string
 	// Cursor, on an event-history page, is where its query stands after the page. The
 	// writer saves it in the same transaction as the page's events (or once the page is
 	// reported unreadable), in page order, so a resumed query never skips an event.
@@ -79,13 +87,18 @@ type Options struct {
 	// treated as fully read, so a later run with a wider window reads it again.
 	From, To        time.Time
 	MaxDecompressed int64 // per-object cap; default DefaultMaxDecompressed
-	Progress        io.Writer
-	Now             func() time.Time
+	MaxRecord       int   // per-record cap, bytes; default DefaultMaxRecord
+	// MemoryBudget bounds the bytes the decode workers hold at once, all together;
+	// default MemoryBudgetFor(MaxDecompressed).
+	MemoryBudget int64
+	Progress     io.Writer
+	Now          func() time.Time
 }
 
-// Rejection is an input that could not be read, and why.
+// Rejection is an input, or part of one, that could not be read, and why.
 type Rejection struct {
 	URI, Reason string
+	Line        int // the line of a JSON Lines file, for a part of one; 0 otherwise
 }
 
 // Summary is what an ingest did.
@@ -101,12 +114,44 @@ type Summary struct {
 	// CloudTrail never writes them; trailhound verify reports each such log file).
 	TrailingData int
 	Rejected     []Rejection
-	Interrupted  bool
-	Elapsed      time.Duration
+	// BadRecords are parts of objects that were stored without them: lines of a JSON
+	// Lines file that are not whole events, records over the per-record limit.
+	BadRecords []Rejection
+	// Skipped are inputs not read on purpose, with nothing lost (Object.Skipped).
+	Skipped     []Rejection
+	Interrupted bool
+	Elapsed     time.Duration
 }
 
 // ErrPartial means some inputs could not be read; the rest were stored.
 var ErrPartial = errors.New("some inputs could not be read")
+
+// partialError says how much could not be read.
+func partialError(s Summary) error {
+	var parts []string
+	if n := len(s.Rejected); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d of %d inputs", n, s.FilesRead+n))
+	}
+	if n := len(s.BadRecords); n > 0 {
+		files := map[string]bool{}
+		for _, b := range s.BadRecords {
+			files[b.URI] = true
+		}
+		parts = append(parts, fmt.Sprintf("%d %s in %d %s", n, plural(n, "record", "records"),
+			len(files), plural(len(files), "file", "files")))
+	}
+	if s.FilesRead == 0 {
+		return fmt.Errorf("%s, nothing read: %w", strings.Join(parts, " and "), ErrPartial)
+	}
+	return fmt.Errorf("%s: %w", strings.Join(parts, " and "), ErrPartial)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 
 // item is one object after a decode worker is done with it.
 type item struct {
@@ -117,11 +162,19 @@ type item struct {
 	skip *knownFile // set when the same content was stored before
 	// outside counts the records dropped by the time window.
 	outside int64
-	// weight is the item's share of the decode queue's byte budget.
+	// hold is the item's share of the memory budget, and weight its share of the queue's
+	// (both given back once the writer has staged it).
+	hold   *hold
 	weight int64
 	// meta is the object's metadata where its source has some (an S3 object's
 	// x-amz-meta-* values: a digest's signature).
 	meta map[string]string
+}
+
+// done gives back the memory the item held.
+func (it *item) done() {
+	it.hold.release()
+	it.p.Content, it.dec = nil, Decoded{}
 }
 
 // queueBytes bounds the decompressed bytes waiting for the writer.
@@ -130,8 +183,8 @@ const queueBytes = 32 << 20
 type knownFile struct {
 	sha256, etag string
 	records      int64
-	// complete: no record was left out by a time window, and what verify needs was
-	// recorded (a file read before content hashes existed is read again).
+	// complete: no record was left out by a time window, or rejected, and what verify
+	// needs was recorded (a file read before content hashes existed is read again).
 	complete bool
 }
 
@@ -145,12 +198,21 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	if opts.MaxDecompressed <= 0 {
 		opts.MaxDecompressed = DefaultMaxDecompressed
 	}
+	if opts.MaxRecord <= 0 {
+		opts.MaxRecord = DefaultMaxRecord
+	}
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = MemoryBudgetFor(opts.MaxDecompressed)
+	}
 	if opts.Now == nil {
 		opts.Now = func() time.Time { return time.Now().UTC() }
 	}
 	var sum Summary
 	known, err := loadKnownFiles(ctx, st)
 	if err != nil {
+		return sum, err
+	}
+	if err := closeDeadRuns(ctx, st); err != nil {
 		return sum, err
 	}
 	w, err := newWriter(ctx, st.DB, opts.Now, log)
@@ -167,21 +229,25 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 
 	prog := newProgress(opts.Progress, src)
 	defer prog.stop()
+	w.progress = prog
 
 	// work stops the lister and the decoders early when the writer fails.
 	work, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	objects := make(chan Object, 64)
 	// Decoded objects wait for the writer in a queue bounded by bytes, not by count, so
-	// decoding runs ahead while the writer commits, and memory stays bounded.
+	// decoding runs ahead while the writer commits, and memory stays bounded. Everything
+	// a worker holds, from the fetch to the writer, is within the memory budget.
 	items := make(chan *item, 4096)
-	budget := semaphore.NewWeighted(queueBytes)
+	queue := semaphore.NewWeighted(queueBytes)
+	mem := newMemBudget(opts.MemoryBudget)
 	var listErr error
 	listed := make(chan struct{})
 	go func() {
 		defer close(listed)
 		defer close(objects)
 		listErr = src.List(work, objects)
+		prog.listDone.Store(true)
 	}()
 	var wg sync.WaitGroup
 	// CPU work (gunzip, decode) is bounded by the cores, whatever the fetch concurrency.
@@ -189,16 +255,18 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	for range opts.Concurrency {
 		wg.Go(func() {
 			for o := range objects {
-				it := readObject(work, o, known, cpu, opts)
-				prog.bytes.Add(it.p.Size)
+				it := readObject(work, o, known, cpu, mem, opts)
+				prog.bytes.Add(max(it.p.Size, o.Size))
 				it.weight = min(int64(cap(it.p.Content))+1, queueBytes)
-				if err := budget.Acquire(work, it.weight); err != nil {
+				if err := queue.Acquire(work, it.weight); err != nil {
+					it.done()
 					return
 				}
 				select {
 				case items <- it:
 				case <-work.Done():
-					budget.Release(it.weight)
+					queue.Release(it.weight)
+					it.done()
 					return
 				}
 			}
@@ -209,11 +277,13 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	var werr error
 	for it := range items {
 		if werr != nil || ctx.Err() != nil {
-			budget.Release(it.weight)
+			queue.Release(it.weight)
+			it.done()
 			continue // drain
 		}
 		werr = handle(wctx, w, it, &sum, log)
-		budget.Release(it.weight)
+		queue.Release(it.weight)
+		it.done()
 		if werr != nil {
 			stopWork()
 		}
@@ -228,12 +298,17 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	if werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
 		werr = listErr
 	}
-	sort.Slice(sum.Rejected, func(i, j int) bool { return sum.Rejected[i].URI < sum.Rejected[j].URI })
 	if ws, ok := src.(windowedSource); ok && werr == nil && !sum.Interrupted {
 		w.windows = ws.ScanWindows() // read whole: verify may call what is absent from them missing
 	}
 	if err := w.finish(wctx, &sum); err != nil && werr == nil {
 		werr = err
+	}
+	for _, l := range []*[]Rejection{&sum.Rejected, &sum.BadRecords, &sum.Skipped} {
+		sort.SliceStable(*l, func(i, j int) bool {
+			a, b := (*l)[i], (*l)[j]
+			return a.URI < b.URI || a.URI == b.URI && a.Line < b.Line
+		})
 	}
 	sum.Elapsed = time.Since(start)
 	switch {
@@ -241,22 +316,28 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		return sum, werr
 	case sum.Interrupted:
 		return sum, ctx.Err()
-	case len(sum.Rejected) > 0:
-		return sum, fmt.Errorf("%d of %d inputs: %w", len(sum.Rejected), sum.FilesRead+len(sum.Rejected), ErrPartial)
+	case len(sum.Rejected) > 0 || len(sum.BadRecords) > 0:
+		return sum, partialError(sum)
 	}
 	return sum, nil
 }
 
 func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Logger) error {
+	// An event-history page's cursor is saved with (or after) its events: staged after
+	// them, since storing them may commit.
 	if it.obj.Cursor != nil {
-		w.stageCursor(*it.obj.Cursor)
+		defer w.stageCursor(*it.obj.Cursor)
 	}
 	switch {
+	case it.obj.Skipped != "":
+		sum.Skipped = append(sum.Skipped, Rejection{URI: it.obj.URI, Reason: queries.DisplayText(it.obj.Skipped)})
+		log.Debug("skipped", "uri", it.obj.URI, "reason", it.obj.Skipped)
+		return nil
 	case it.err != nil:
-		reason := it.err.Error()
+		reason := queries.DisplayText(it.err.Error())
 		sum.Rejected = append(sum.Rejected, Rejection{URI: it.obj.URI, Reason: reason})
 		log.Debug("rejected", "uri", it.obj.URI, "reason", reason)
-		return w.reject(ctx, it.obj.URI, reason)
+		return w.reject(ctx, it.obj.URI, false, 0, reason)
 	case it.skip != nil:
 		sum.FilesRead++
 		sum.FilesSkipped++
@@ -264,9 +345,11 @@ func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Lo
 		sum.EventsPresent += it.skip.records
 		return nil
 	}
-	res, err := w.store(ctx, it)
-	if err != nil {
-		return err
+	for _, b := range it.dec.Bad {
+		sum.BadRecords = append(sum.BadRecords, Rejection{URI: it.obj.URI, Line: b.Line, Reason: b.Reason})
+		if err := w.reject(ctx, it.obj.URI, true, b.Line, b.Reason); err != nil {
+			return err
+		}
 	}
 	sum.FilesRead++
 	if it.dec.Digest != nil {
@@ -279,54 +362,154 @@ func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Lo
 		log.Warn("bytes after the end of the gzip stream: not read (trailhound verify reports the file)",
 			"uri", it.obj.URI, "bytes", it.p.Trailing)
 	}
+	res, err := w.store(ctx, it)
 	sum.EventsNew += res.New
 	sum.EventsPresent += res.Present
-	return nil
+	w.settle(sum)
+	return err
 }
 
-// readObject is a worker's job: fetch, hash, gunzip, decode, keep the window.
-func readObject(ctx context.Context, o Object, known map[string]knownFile, cpu *semaphore.Weighted, opts Options) *item {
+// readObject is a worker's job: fetch, hash, gunzip, decode, keep the window, all within
+// the memory budget (memBudget). An object that does not fit what could be reserved for
+// it at once is read again in the budget's big mode: alone, within the whole budget.
+func readObject(ctx context.Context, o Object, known map[string]knownFile, cpu *semaphore.Weighted, mem *memBudget, opts Options) *item {
 	it := &item{obj: o}
+	if o.Skipped != "" {
+		return it
+	}
 	k, wasRead := known[o.URI]
 	wasRead = wasRead && k.complete
 	if wasRead && o.ETag != "" && k.etag == o.ETag {
 		it.skip = &k // same object (key and ETag): not fetched again
 		return it
 	}
-	rc, err := o.Open(ctx)
-	if err != nil {
-		it.err = err
+	if o.Size > opts.MaxDecompressed && o.Open != nil {
+		it.err = tooLarge(o.Size, opts.MaxDecompressed)
 		return it
+	}
+	var known1 *knownFile
+	if wasRead {
+		known1 = &k
+	}
+	// An object that cannot be decoded within what may be reserved without waiting (its
+	// content, a repaired copy, its records) goes to the big mode at once, not after a read.
+	err := errOverBudget
+	if 3*o.Size+decodeOverhead(o.Size) < mem.total {
+		err = fill(ctx, it, known1, cpu, mem, opts, false)
+	}
+	if errors.Is(err, errOverBudget) {
+		it.hold.release()
+		mem.big.Lock()
+		*it = item{obj: o}
+		err = fill(ctx, it, known1, cpu, mem, opts, true)
+		mem.big.Unlock()
+	}
+	if err != nil {
+		it.hold.release()
+		it.hold, it.err, it.p.Content, it.dec = nil, err, nil, Decoded{}
+		return it
+	}
+	if !opts.From.IsZero() || !opts.To.IsZero() {
+		it.outside = keepWindow(&it.dec, opts.From, opts.To)
+	}
+	return it
+}
+
+// fill reads it.obj into it within the memory budget: in big mode within the whole
+// budget, otherwise within what can be reserved without waiting while holding some
+// (errOverBudget when that is not enough).
+func fill(ctx context.Context, it *item, k *knownFile, cpu *semaphore.Weighted, mem *memBudget, opts Options, big bool) error {
+	want := max(it.obj.Size, 64<<10)
+	if big {
+		want = mem.total
+	}
+	h, err := mem.reserve(ctx, want)
+	if err != nil {
+		return err
+	}
+	it.hold = h
+	rc, err := it.obj.Open(ctx)
+	if err != nil {
+		return err
 	}
 	if m, ok := rc.(interface{ Metadata() map[string]string }); ok {
 		it.meta = m.Metadata()
 	}
-	stored, err := readStored(rc)
+	stored, err := readStored(rc, opts.MaxDecompressed)
 	rc.Close()
 	if err != nil {
-		it.err = err
-		return it
+		return err
+	}
+	if n := int64(len(stored)); n > h.n && !h.grow(n-h.n) {
+		if big {
+			return overBudget(mem, n)
+		}
+		return errOverBudget
 	}
 	if err := cpu.Acquire(ctx, 1); err != nil {
-		it.err = err
-		return it
+		return err
 	}
 	defer cpu.Release(1)
-	it.p, err = readPayload(stored, opts.MaxDecompressed)
-	if err != nil {
-		it.err = err
-		return it
+	it.p = hashStored(stored)
+	if k != nil && k.sha256 == it.p.SHA256 {
+		it.skip = k
+		h.release()
+		it.hold = nil
+		return nil
 	}
-	if wasRead && k.sha256 == it.p.SHA256 {
-		it.skip = &k
-		it.p.Content = nil
-		return it
+	content := stored
+	if it.p.Gzip {
+		measured := int64(0)
+		if big {
+			if measured, err = gunzippedSize(stored, opts.MaxDecompressed); err != nil {
+				return err
+			}
+			if int64(len(stored))+measured > h.n {
+				return overBudget(mem, int64(len(stored))+measured)
+			}
+		}
+		hh := h
+		if big {
+			hh = nil // the whole budget is held
+		}
+		g, err := gunzip(stored, opts.MaxDecompressed, hh, measured)
+		if err != nil {
+			return err
+		}
+		content, it.p.ContentSHA256, it.p.Trailing = g.content, g.sha256, g.trailing
+		stored = nil
 	}
-	it.dec, it.err = Decode(it.p.Content)
-	if it.err == nil && (!opts.From.IsZero() || !opts.To.IsZero()) {
-		it.outside = keepWindow(&it.dec, opts.From, opts.To)
+	c := int64(len(content))
+	it.p.Content = content
+	lim := Limits{MaxRecord: opts.MaxRecord}
+	if big {
+		lim.Memory = max(1, h.n-c)
+	} else {
+		// The content, and decoding: a repaired copy, the parser's tape, the records.
+		h.shrink(c)
+		lim.Memory = 2*c + decodeOverhead(c) + 64<<10
+		if !h.grow(lim.Memory) {
+			return errOverBudget
+		}
 	}
-	return it
+	it.dec, err = DecodeWithin(content, lim)
+	var re *RejectError
+	switch {
+	case errors.Is(err, errDecodeMemory) && big:
+		return reject("decoding it needs more memory than the %s memory budget of an ingest (records too many or too dense for its size): not read; raise --max-decompressed to raise the budget", mib(mem.total))
+	case errors.Is(err, errDecodeMemory):
+		return errOverBudget
+	case errors.As(err, &re) && re.notJSON && it.p.Gzip:
+		return notJSONError(content, true)
+	case err != nil:
+		return err
+	}
+	h.shrink(c + it.dec.mem)
+	return nil
+}
+
+func overBudget(mem *memBudget, n int64) error {
+	return reject("reading it needs %s, more than the %s memory budget of an ingest: not read; raise --max-decompressed to raise the budget", mib(n), mib(mem.total))
 }
 
 // keepWindow drops the records outside [from, to) and returns how many it dropped.
@@ -344,8 +527,8 @@ func keepWindow(d *Decoded, from, to time.Time) int64 {
 
 // loadKnownFiles lists the objects already stored, so unchanged ones are not decoded again.
 func loadKnownFiles(ctx context.Context, st *queries.Store) (map[string]knownFile, error) {
-	rows, err := st.DB.QueryContext(ctx, `SELECT uri, sha256, coalesce(etag, ''), records,
-			outside_window = 0 AND content_sha256 IS NOT NULL
+	rows, err := st.DB.QueryContext(ctx, `SELECT uri, sha256, coalesce(etag, ''), records, outside_window = 0 AND coalesce(records_rejected, 0) = 0
+			AND content_sha256 IS NOT NULL
 		FROM source_files WHERE sha256 IS NOT NULL ORDER BY file_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read source_files: %w", err)

@@ -12,6 +12,9 @@ import (
 // progress redraws one status line on a terminal while an ingest runs.
 type progress struct {
 	files, events, bytes atomic.Int64
+	listDone             atomic.Bool            // the source has listed everything
+	phaseText            atomic.Pointer[string] // what the writer is doing, when it is not reading
+	phaseStart           atomic.Int64           // when it began (unix nanoseconds)
 	w                    io.Writer
 	done                 chan struct{}
 	wg                   sync.WaitGroup
@@ -20,6 +23,11 @@ type progress struct {
 // lister is a Source that knows how many objects and bytes it has listed so far.
 type lister interface {
 	Listed() (objects, bytes int64)
+}
+
+// completeLister is a lister that knows when it has listed everything before List returns.
+type completeLister interface {
+	ListedAll() bool
 }
 
 // liner is a Source with more to show than the one line, e.g. one line per region.
@@ -57,11 +65,27 @@ func newProgress(w io.Writer, src Source) *progress {
 				var line string
 				if l, ok := src.(lister); ok {
 					n, b := l.Listed()
-					line = fmt.Sprintf("%d/%d objects, %.1f/%.1f MiB, %d events  (%.0f objects/s, %.0f events/s)",
-						f, n, mib, float64(b)/(1<<20), e, float64(f)/s, float64(e)/s)
+					more := "+" // still listing: the total grows
+					pct := ""
+					cl, ok := src.(completeLister)
+					if p.listDone.Load() || ok && cl.ListedAll() {
+						more = ""
+						if b > 0 {
+							pct = fmt.Sprintf("%3.0f%%%s, ", 100*min(1, float64(p.bytes.Load())/float64(b)),
+								eta(float64(p.bytes.Load()), float64(b), time.Since(start)))
+						} else if n > 0 {
+							pct = fmt.Sprintf("%3.0f%%%s, ", 100*min(1, float64(f)/float64(n)),
+								eta(float64(f), float64(n), time.Since(start)))
+						}
+					}
+					line = fmt.Sprintf("%s%d/%d%s objects, %.1f/%.1f%s MiB, %d events  (%.0f objects/s, %.0f events/s)",
+						pct, f, n, more, mib, float64(b)/(1<<20), more, e, float64(f)/s, float64(e)/s)
 				} else {
 					line = fmt.Sprintf("%d files, %d events, %.1f MiB  (%.0f files/s, %.0f events/s)",
 						f, e, mib, float64(f)/s, float64(e)/s)
+				}
+				if ph := p.phaseText.Load(); ph != nil {
+					line += fmt.Sprintf("  %s (%.0fs)", *ph, time.Since(time.Unix(0, p.phaseStart.Load())).Seconds())
 				}
 				var more []string
 				if l, ok := src.(liner); ok {
@@ -73,6 +97,29 @@ func newProgress(w io.Writer, src Source) *progress {
 		}
 	})
 	return p
+}
+
+// phase says what the writer is doing while nothing is read (a commit); "" ends it. A
+// nil progress ignores it.
+func (p *progress) phase(s string) {
+	if p == nil {
+		return
+	}
+	if s == "" {
+		p.phaseText.Store(nil)
+		return
+	}
+	p.phaseStart.Store(time.Now().UnixNano())
+	p.phaseText.Store(&s)
+}
+
+// eta is the time left at the rate so far, once the total is known.
+func eta(done, total float64, elapsed time.Duration) string {
+	if done <= 0 || total <= done || elapsed < time.Second {
+		return ""
+	}
+	left := time.Duration(float64(elapsed) * (total - done) / done)
+	return ", ~" + left.Round(time.Second).String() + " left"
 }
 
 func (p *progress) stop() {

@@ -312,6 +312,7 @@ func (s *S3Source) listFolder(ctx context.Context, prefix string, out chan<- Obj
 				URI:          "s3://" + s.o.Bucket + "/" + key,
 				ETag:         strings.Trim(aws.ToString(obj.ETag), `"`),
 				LastModified: aws.ToTime(obj.LastModified).UTC(),
+				Size:         aws.ToInt64(obj.Size),
 				Open:         func(ctx context.Context) (io.ReadCloser, error) { return s.get(ctx, key) },
 			}
 			select {

@@ -68,7 +68,7 @@ func newFakeS3(t *testing.T) *fakeS3 {
 		BaseEndpoint: aws.String(f.srv.URL),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""),
-		Retryer:      NewRetryer(),
+		Retryer:      NewRetryer(discard())(),
 	})
 	return f
 }

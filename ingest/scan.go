@@ -134,9 +134,10 @@ func eachMember(b []byte, i int, fn func(key []byte, vs int) (ve int)) int {
 }
 
 // eachRecord calls fn with every element of the "Records" array of the object that
-// starts at b[0] (the first such member), each read in one pass. Every element must be
-// an object.
-func eachRecord(b []byte, fn func(Record)) error {
+// starts at b[0] (the first such member), each read in one pass, and stops at fn's first
+// error. Every element must be an object. An element over maxRecord bytes is handed over
+// with its Raw and EventID only: its fields are not read, nor a synthetic id derived.
+func eachRecord(b []byte, maxRecord int, fn func(n int, r Record) error) error {
 	var err error
 	found := false
 	eachMember(b, 0, func(key []byte, vs int) int {
@@ -154,8 +155,10 @@ func eachRecord(b []byte, fn func(Record)) error {
 				err = reject("Records element %d is a JSON %s, not an object", n, valueType(b[i]))
 				return len(b)
 			}
-			r, end := scanRecordAt(b, i)
-			fn(r)
+			r, end := scanRecordWithin(b, i, maxRecord)
+			if err = fn(n, r); err != nil {
+				return len(b)
+			}
 			i = skipSpace(b, end)
 			if i < len(b) && b[i] == ',' {
 				i = skipSpace(b, i+1)
@@ -338,9 +341,16 @@ func (f *fieldScan) packed() string {
 
 // scanRecordAt reads the record (an object) that starts at b[i], and returns it and the
 // index just past it.
-func scanRecordAt(b []byte, i int) (Record, int) {
+func scanRecordAt(b []byte, i int) (Record, int) { return scanRecordWithin(b, i, 0) }
+
+// scanRecordWithin is scanRecordAt for records up to max bytes (0: any): a larger one
+// comes back with only its Raw and EventID.
+func scanRecordWithin(b []byte, i, max int) (Record, int) {
 	f := fieldScan{b: b}
 	end := f.walk(i, recordFields, 0)
+	if max > 0 && end-i > max {
+		return Record{Raw: b[i:end], EventID: f.text(fieldID)}, end
+	}
 	r := Record{Raw: b[i:end], EventID: f.text(fieldID), Fields: f.packed()}
 	t := f.text(fieldTime)
 	if t == "" {

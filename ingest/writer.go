@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 	"unsafe"
@@ -35,14 +36,23 @@ type writer struct {
 	cursors cursorBook       // event-history cursors, written with the batch
 	windows []ScanWindow     // S3 windows read whole, recorded when the run finishes
 
-	runID      int64
-	nextFileID int64
-	seen       map[[16]byte]struct{} // hashes of every eventID stored or staged
-	pending    int                   // events staged since the last commit
-	staged     bool                  // anything staged since the last commit
-	lastCommit time.Time
-	now        func() time.Time
-	log        *slog.Logger
+	runID          int64
+	nextFileID     int64
+	batch          []stagedFile // the objects staged since the last commit, by file_id
+	lost           []stagedFile // objects a commit could not store, for the summary
+	orphans        []Rejection  // records lost with them (see isolate)
+	progress       *progress
+	isolated       bool                  // the staging tables were rearranged by isolate
+	pendingOrphans []Rejection           // orphans of the range being committed
+	pendingKept    []string              // events the range keeps for a rejected object
+	kept           int                   // events kept so, for the summary
+	soloIDs        []string              // the new events of an object committed alone (store)
+	seen           map[[16]byte]struct{} // hashes of every eventID stored or staged
+	pending        int                   // events staged since the last commit
+	staged         bool                  // anything staged since the last commit
+	lastCommit     time.Time
+	now            func() time.Time
+	log            *slog.Logger
 }
 
 // commitRows is a multiple of DuckDB's row-group size (122,880 rows): the INSERT then
@@ -56,7 +66,20 @@ const (
 )
 
 var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
-	"shape", "records", "outside_window", "events_new", "read_at", "run_id", "content_sha256", "trailing_bytes"}
+	"shape", "records", "outside_window", "events_new", "read_at", "run_id", "records_rejected",
+	"content_sha256", "trailing_bytes"}
+
+// stagedFile is what the writer remembers of an object staged in the current batch: enough
+// to take it out of the summary if the commit cannot store it.
+type stagedFile struct {
+	id               int64
+	uri              string
+	records, outside int64
+	res              objectResult
+	digest           bool
+	reason           string // why it was not stored
+	stored           bool   // committed by isolate, before the rest of its batch
+}
 
 // The staging tables. A new event is staged once, in staged_events, with the file it came
 // from; staged_sources holds only the other sources of events (a record already stored, or
@@ -103,6 +126,15 @@ func (w *writer) open(ctx context.Context) error {
 // fresh tables: rows deleted from a table would still be scanned by the next INSERT.
 func (w *writer) resetStaging(ctx context.Context) error {
 	w.closeAppenders()
+	if w.isolated {
+		for _, q := range []string{"DROP VIEW IF EXISTS staged_events", "DROP TABLE IF EXISTS staged_events_all",
+			"DROP TABLE IF EXISTS lost_files", "DROP TABLE IF EXISTS kept_events"} {
+			if _, err := w.conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("reset staging: %w", err)
+			}
+		}
+		w.isolated = false
+	}
 	for _, q := range stagingTables {
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
@@ -143,6 +175,25 @@ func (w *writer) loadState(ctx context.Context) error {
 
 func idKey(id string) [16]byte { return xxh3.HashString128(id).Bytes() }
 
+// closeDeadRuns records the runs that never finished (the process was killed: an
+// interrupt records itself) as interrupted, with what they stored: the files and events
+// of their committed batches, and the inputs they rejected. What they did not record (files
+// skipped as unchanged) stays NULL. An ingest holds the store's write lock, so no other
+// run can be going on.
+func closeDeadRuns(ctx context.Context, st *queries.Store) error {
+	_, err := st.DB.ExecContext(ctx, `UPDATE ingest_runs SET interrupted = true,
+		files_read = (SELECT count(*) FROM source_files f WHERE f.run_id = ingest_runs.run_id),
+		events_new = (SELECT coalesce(sum(events_new), 0) FROM source_files f WHERE f.run_id = ingest_runs.run_id),
+		events_present = (SELECT coalesce(sum(records - events_new), 0) FROM source_files f WHERE f.run_id = ingest_runs.run_id),
+		files_rejected = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id AND e.part IS NOT TRUE),
+		records_rejected = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id AND e.part)
+		WHERE finished_at IS NULL AND interrupted IS NULL`)
+	if err != nil {
+		return fmt.Errorf("record interrupted ingest runs: %w", err)
+	}
+	return nil
+}
+
 // begin starts the run: it records it in ingest_runs.
 func (w *writer) begin(ctx context.Context, command string) error {
 	if err := w.conn.QueryRowContext(ctx,
@@ -163,20 +214,32 @@ func (w *writer) begin(ctx context.Context, command string) error {
 // found by their columns, never by position), which on 2 cores halves the longest step
 // of an ingest (1M events: 13-17 s to about 8 s). Its row groups are written as they fill, so
 // it comes last in the transaction. Should DuckDB run out of memory doing it, the
-// transaction is rolled back and done again in order, which needs less memory.
+// transaction is rolled back and done again in order, which needs less memory. Should
+// that fail too, or the batch fail for what its data holds, the batch is split until the
+// objects that cannot be stored are found (isolate): they are rejected, the rest stored.
 func (w *writer) commit(ctx context.Context) error {
 	if !w.staged {
 		return nil
 	}
 	for _, a := range w.appenders() {
 		if err := (*a.dst).Flush(); err != nil {
+			if len(w.batch) == 1 && len(w.soloIDs) > 0 && isolatable(err) {
+				return w.loseUnstaged(ctx, err)
+			}
 			return fmt.Errorf("stage rows: %w", err)
 		}
 	}
-	err := w.commitStaged(ctx, true)
+	w.progress.phase(fmt.Sprintf("committing %d events of %d objects to the store", w.pending, len(w.batch)))
+	defer w.progress.phase("")
+	err := w.commitStaged(ctx, true, nil)
 	if de := (*duckdb.Error)(nil); errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
-		w.log.Warn("out of memory committing a batch; trying again with events written in order", "err", err)
-		err = w.commitStaged(ctx, false)
+		w.log.Warn("out of memory committing a batch; trying again with events written in order", "err", firstLine(err))
+		err = w.commitStaged(ctx, false, nil)
+	}
+	if err != nil && isolatable(err) && len(w.batch) > 0 {
+		w.log.Warn("a batch could not be stored; storing its objects apart to find the ones at fault",
+			"objects", len(w.batch), "err", firstLine(err))
+		err = w.isolate(ctx, err)
 	}
 	if _, rerr := w.conn.ExecContext(ctx, "RESET preserve_insertion_order"); rerr != nil && err == nil {
 		err = fmt.Errorf("reset preserve_insertion_order: %w", rerr)
@@ -188,14 +251,24 @@ func (w *writer) commit(ctx context.Context) error {
 	if err := w.resetStaging(ctx); err != nil {
 		return err
 	}
+	w.batch = w.batch[:0]
 	w.pending = 0
 	w.staged = false
 	w.lastCommit = w.now()
 	return nil
 }
 
-// commitStaged runs the commit's transaction; the staging tables are left as they are.
-func (w *writer) commitStaged(ctx context.Context, parallel bool) (err error) {
+// fileRange is a run of the batch's objects by file_id, [lo, hi]; nil is all of them.
+// With keep, events that a rejected object of the batch staged first are stored from
+// the range's objects that delivered them too (see isolate).
+type fileRange struct {
+	lo, hi int64
+	keep   bool
+}
+
+// commitStaged runs the commit's transaction for the objects of r (nil: all, with the
+// cursors); the staging tables are left as they are.
+func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) (err error) {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -204,13 +277,29 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool) (err error) {
 			w.conn.ExecContext(ctx, "ROLLBACK")
 		}
 	}()
-	for _, c := range commitStatements {
-		if _, err := w.conn.ExecContext(ctx, c.sql); err != nil {
-			return fmt.Errorf("write %s: %w", c.table, err)
+	if r == nil {
+		for _, c := range commitStatements {
+			if _, err := w.conn.ExecContext(ctx, c.sql); err != nil {
+				return fmt.Errorf("write %s: %w", c.table, err)
+			}
 		}
-	}
-	if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+		if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+			return err
+		}
+	} else if err := w.commitRange(ctx, *r); err != nil {
 		return err
+	}
+	if r != nil {
+		defer func() {
+			if err == nil {
+				w.orphans = append(w.orphans, w.pendingOrphans...)
+				for _, id := range w.pendingKept {
+					w.seen[idKey(id)] = struct{}{} // stored after all
+				}
+				w.kept += len(w.pendingKept)
+			}
+			w.pendingOrphans, w.pendingKept = nil, nil
+		}()
 	}
 	if err := w.insertEvents(ctx, parallel); err != nil {
 		return err
@@ -219,6 +308,320 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// isolatable reports whether a failed commit may be the fault of some of its objects
+// (their size, their content), so that storing them apart stores the others. A store that
+// cannot be written at all (I/O, a fatal error) is not.
+func isolatable(err error) bool {
+	var de *duckdb.Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	switch de.Type {
+	case duckdb.ErrorTypeOutOfMemory, duckdb.ErrorTypeInvalidInput, duckdb.ErrorTypeConversion,
+		duckdb.ErrorTypeConstraint, duckdb.ErrorTypeOutOfRange, duckdb.ErrorTypeInvalid:
+		return true
+	}
+	return outOfMemory(err)
+}
+
+// outOfMemory recognises DuckDB running out of memory, also where it says so in another
+// kind of error (a COMMIT that could not allocate is a TransactionContext error).
+func outOfMemory(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && (de.Type == duckdb.ErrorTypeOutOfMemory ||
+		strings.Contains(de.Msg, "could not allocate block") || strings.Contains(de.Msg, "failed to pin block"))
+}
+
+// isolate stores a batch that failed as a whole (with failed) in parts: halves, each in
+// its own transaction, and halves of the halves that fail, down to single objects; an
+// object that fails alone is rejected, with DuckDB's reason, and the rest is stored.
+// The parts are stored in file_id order, so an event staged by a rejected object is known
+// to be rejected before any later object that delivered it too is stored: the first such
+// object stores it (the writer kept only the event's first delivery; by eventID they are
+// the same event). Should that make the object fail alone, it is stored without that
+// event, which it then reports as a record not stored (and the next ingest reads the
+// object again). The cursors are saved last.
+func (w *writer) isolate(ctx context.Context, failed error) error {
+	w.isolated = true
+	byID := map[int64]int{}
+	for i, f := range w.batch {
+		byID[f.id] = i
+	}
+	for _, q := range []string{"ALTER TABLE staged_events RENAME TO staged_events_all",
+		"CREATE OR REPLACE TEMP TABLE lost_files (file_id BIGINT)",
+		"CREATE OR REPLACE TEMP TABLE kept_events (event_id VARCHAR, file_id BIGINT)"} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("isolate failed batch: %w", err)
+		}
+	}
+	var store func(r fileRange, err error) error
+	store = func(r fileRange, err error) error {
+		if err == nil {
+			err = w.commitStaged(ctx, false, &r)
+		}
+		if err != nil && isolatable(err) && r.lo == r.hi && r.keep {
+			r.keep = false
+			err = w.commitStaged(ctx, false, &r)
+		}
+		switch {
+		case err == nil:
+			for i := range w.batch {
+				if f := &w.batch[i]; f.id >= r.lo && f.id <= r.hi {
+					f.stored = true
+				}
+			}
+			return nil
+		case !isolatable(err):
+			return err
+		case r.lo == r.hi:
+			return w.loseFile(ctx, byID, r.lo, err)
+		}
+		mid := r.lo + (r.hi-r.lo)/2
+		if err := store(fileRange{r.lo, mid, true}, nil); err != nil {
+			return err
+		}
+		return store(fileRange{mid + 1, r.hi, true}, nil)
+	}
+	all := fileRange{w.batch[0].id, w.batch[len(w.batch)-1].id, true}
+	if all.lo == all.hi {
+		if err := w.loseFile(ctx, byID, all.lo, failed); err != nil {
+			return err
+		}
+	} else {
+		mid := all.lo + (all.hi-all.lo)/2
+		if err := store(fileRange{all.lo, mid, true}, nil); err != nil {
+			return err
+		}
+		if err := store(fileRange{mid + 1, all.hi, true}, nil); err != nil {
+			return err
+		}
+	}
+	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+		w.conn.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
+	if _, err := w.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// commitRange writes one part of a batch (inside commitStaged's transaction): its source
+// files, event sources, digests, and (through a view of that part) its events.
+func (w *writer) commitRange(ctx context.Context, r fileRange) error {
+	// Events a rejected object staged first, delivered again in this part: with r.keep,
+	// stored from the first object of the part that delivered them (kept_events); else
+	// left out and reported.
+	lost := `(SELECT event_id FROM staged_events_all WHERE file_id IN (SELECT file_id FROM lost_files)
+		AND event_id NOT IN (SELECT event_id FROM kept_events))`
+	if r.keep {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, min(file_id) FROM staged_sources
+			WHERE file_id BETWEEN ? AND ? AND event_id IN `+lost+` GROUP BY event_id`, r.lo, r.hi); err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+		if _, err := w.conn.ExecContext(ctx, `UPDATE staged_files f SET events_new = events_new + k.n
+			FROM (SELECT file_id, count(*) AS n FROM kept_events WHERE file_id BETWEEN ? AND ? GROUP BY file_id) k
+			WHERE f.file_id = k.file_id`, r.lo, r.hi); err != nil {
+			return fmt.Errorf("write source_files: %w", err)
+		}
+		kept, err := w.conn.QueryContext(ctx, "SELECT event_id FROM kept_events WHERE file_id BETWEEN ? AND ?", r.lo, r.hi)
+		if err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+		for kept.Next() {
+			var id string
+			if err := kept.Scan(&id); err != nil {
+				kept.Close()
+				return fmt.Errorf("write event_rows: %w", err)
+			}
+			w.pendingKept = append(w.pendingKept, id)
+		}
+		kept.Close()
+		if err := kept.Err(); err != nil {
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+	}
+	rows, err := w.conn.QueryContext(ctx, `SELECT s.file_id, s.event_id FROM staged_sources s
+		WHERE s.file_id BETWEEN ? AND ? AND s.event_id IN `+lost+` ORDER BY s.file_id, s.event_id`, r.lo, r.hi)
+	if err != nil {
+		return fmt.Errorf("write event_sources: %w", err)
+	}
+	type orphan struct {
+		file int64
+		id   string
+	}
+	var orphans []orphan
+	for rows.Next() {
+		var o orphan
+		if err := rows.Scan(&o.file, &o.id); err != nil {
+			rows.Close()
+			return fmt.Errorf("write event_sources: %w", err)
+		}
+		orphans = append(orphans, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("write event_sources: %w", err)
+	}
+	for _, o := range orphans {
+		if _, err := w.conn.ExecContext(ctx, "UPDATE staged_files SET records_rejected = records_rejected + 1 WHERE file_id = ?", o.file); err != nil {
+			return fmt.Errorf("write source_files: %w", err)
+		}
+	}
+	// insert_events.sql reads staged_events: here, a view of this part and of the events
+	// it keeps for a rejected object. The bounds are the writer's own file ids (a view
+	// takes no parameters).
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW staged_events AS
+		SELECT * FROM staged_events_all WHERE file_id BETWEEN %[1]d AND %[2]d
+		UNION ALL
+		SELECT e.event_id, e.event_time, e.record, e.fields, k.file_id
+		FROM kept_events k JOIN staged_events_all e USING (event_id)
+		WHERE k.file_id BETWEEN %[1]d AND %[2]d`, r.lo, r.hi)); err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
+	}
+	cols := strings.Join(sourceFileColumns, ", ")
+	for _, c := range []struct {
+		table, sql string
+		args       []any
+	}{
+		{"source_files", "INSERT INTO source_files (" + cols + ") SELECT " + cols + " FROM staged_files WHERE file_id BETWEEN ? AND ?",
+			[]any{r.lo, r.hi}},
+		{"event_sources", `INSERT INTO event_sources (event_id, file_id)
+			SELECT event_id, file_id FROM staged_events
+			UNION ALL SELECT event_id, file_id FROM staged_sources s WHERE file_id BETWEEN ? AND ?
+				AND event_id NOT IN ` + lost + `
+				AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = s.event_id AND k.file_id = s.file_id)`,
+			[]any{r.lo, r.hi}},
+		{"digests", "INSERT INTO digests SELECT * FROM staged_digests WHERE file_id BETWEEN ? AND ?", []any{r.lo, r.hi}},
+	} {
+		if _, err := w.conn.ExecContext(ctx, c.sql, c.args...); err != nil {
+			return fmt.Errorf("write %s: %w", c.table, err)
+		}
+	}
+	for _, o := range orphans {
+		f := w.batch[w.batchIndex(o.file)]
+		reason := queries.DisplayText(fmt.Sprintf("record with eventID %s not stored: DuckDB refused it in an object that could not be stored; the next ingest reads this object again", o.id))
+		if err := w.reject(ctx, f.uri, true, 0, reason); err != nil {
+			return err
+		}
+		w.pendingOrphans = append(w.pendingOrphans, Rejection{URI: f.uri, Reason: reason})
+	}
+	return nil
+}
+
+// loseUnstaged rejects the one object of a batch that could not even be staged (a record
+// too large for DuckDB's memory), and starts a new batch.
+func (w *writer) loseUnstaged(ctx context.Context, cause error) error {
+	f := w.batch[0]
+	f.reason = storeFailure(cause)
+	for _, id := range w.soloIDs {
+		delete(w.seen, idKey(id))
+	}
+	w.log.Warn("an object could not be stored; the others are", "uri", f.uri, "err", firstLine(cause))
+	for _, a := range w.appenders() {
+		(*a.dst).Clear()
+	}
+	if err := w.resetStaging(ctx); err != nil {
+		return err
+	}
+	if err := w.reject(ctx, f.uri, false, 0, f.reason); err != nil {
+		return err
+	}
+	w.lost = append(w.lost, f)
+	w.batch, w.soloIDs, w.pending = w.batch[:0], w.soloIDs[:0], 0
+	return nil
+}
+
+// batchIndex finds an object of the batch by file_id (the batch is in file_id order).
+func (w *writer) batchIndex(id int64) int {
+	return sort.Search(len(w.batch), func(i int) bool { return w.batch[i].id >= id })
+}
+
+// loseFile rejects one object that could not be stored, even alone: it is recorded in
+// ingest_errors and taken out of the summary; its events are forgotten, so that a later
+// object delivering them stores them.
+func (w *writer) loseFile(ctx context.Context, byID map[int64]int, id int64, cause error) error {
+	i, ok := byID[id]
+	if !ok {
+		return nil // no object has this id (the batch's ids are contiguous, so never)
+	}
+	f := &w.batch[i]
+	f.reason = storeFailure(cause)
+	if _, err := w.conn.ExecContext(ctx, "INSERT INTO lost_files VALUES (?)", id); err != nil {
+		return fmt.Errorf("isolate failed batch: %w", err)
+	}
+	rows, err := w.conn.QueryContext(ctx, "SELECT event_id FROM staged_events_all WHERE file_id = ?", id)
+	if err != nil {
+		return fmt.Errorf("isolate failed batch: %w", err)
+	}
+	for rows.Next() {
+		var ev string
+		if err := rows.Scan(&ev); err != nil {
+			rows.Close()
+			return fmt.Errorf("isolate failed batch: %w", err)
+		}
+		delete(w.seen, idKey(ev))
+		w.pending--
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("isolate failed batch: %w", err)
+	}
+	w.log.Warn("an object could not be stored; the others are", "uri", f.uri, "err", firstLine(cause))
+	if err := w.reject(ctx, f.uri, false, 0, f.reason); err != nil {
+		return err
+	}
+	w.lost = append(w.lost, *f)
+	return nil
+}
+
+// storeFailure is the reason an object could not be stored, from DuckDB's error: its first
+// line (without the tuning advice that follows), and what raises DuckDB's memory.
+func storeFailure(err error) string {
+	reason := "could not be stored, even alone (DuckDB: " + firstLine(err) + "); the other objects were stored"
+	if outOfMemory(err) {
+		reason += ". It needs more memory than DuckDB has during an ingest: --max-record raises that memory with the per-record limit"
+	}
+	return queries.DisplayText(reason)
+}
+
+// firstLine is an error's first line, without the operation the writer wrapped it in.
+func firstLine(err error) string {
+	msg := err.Error()
+	var de *duckdb.Error
+	if errors.As(err, &de) {
+		msg = de.Msg
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
+	return strings.TrimSpace(msg)
+}
+
+// settle takes the objects a commit could not store out of the summary, as rejected
+// inputs, with the records lost with them.
+func (w *writer) settle(s *Summary) {
+	for _, f := range w.lost {
+		s.FilesRead--
+		s.Records -= f.records
+		s.OutsideWindow -= f.outside
+		s.EventsNew -= f.res.New
+		s.EventsPresent -= f.res.Present
+		if f.digest {
+			s.Digests--
+		}
+		s.Rejected = append(s.Rejected, Rejection{URI: f.uri, Reason: f.reason})
+	}
+	for _, o := range w.orphans {
+		s.EventsPresent--
+		s.BadRecords = append(s.BadRecords, o)
+	}
+	s.EventsNew += int64(w.kept) // counted present where they were staged as a second delivery
+	s.EventsPresent -= int64(w.kept)
+	w.lost, w.orphans, w.kept = nil, nil, 0
 }
 
 // insertEvents derives event_rows from staged_events (queries/insert_events.sql).
@@ -251,6 +654,17 @@ type objectResult struct {
 // store stages one decoded object and its provenance.
 func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 	var res objectResult
+	largest := 0
+	for i := range it.dec.Records {
+		largest = max(largest, len(it.dec.Records[i].Raw))
+	}
+	solo := largest > soloRecord
+	if solo && w.staged {
+		if err := w.commit(ctx); err != nil {
+			return res, err
+		}
+	}
+	w.soloIDs = w.soloIDs[:0]
 	fileID := w.nextFileID
 	w.nextFileID++
 	w.staged = true
@@ -276,6 +690,9 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 		w.seen[k] = struct{}{}
 		res.New++
 		w.pending++
+		if solo {
+			w.soloIDs = append(w.soloIDs, r.EventID)
+		}
 	}
 	o := it.obj
 	var trailing any
@@ -284,10 +701,12 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 	}
 	err := w.files.AppendRow(fileID, o.Kind, o.URI, it.p.Size, nullString(it.p.SHA256), nullString(o.ETag),
 		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), it.outside, res.New, w.now(), w.runID,
-		nullString(it.p.ContentSHA256), trailing)
+		int64(len(it.dec.Bad)), nullString(it.p.ContentSHA256), trailing)
 	if err != nil {
 		return res, fmt.Errorf("stage source file %s: %w", o.URI, err)
 	}
+	w.batch = append(w.batch, stagedFile{id: fileID, uri: o.URI, records: int64(len(it.dec.Records)),
+		outside: it.outside, res: res, digest: it.dec.Digest != nil})
 	if it.dec.Digest != nil {
 		// The digest's bytes exactly as decompressed (its signature covers their hash), and
 		// its S3 object metadata: the signature itself is not in the file.
@@ -299,8 +718,17 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 			return res, fmt.Errorf("stage digest %s: %w", o.URI, err)
 		}
 	}
+	if solo {
+		return res, w.commit(ctx)
+	}
 	return res, w.maybeCommit(ctx)
 }
+
+// soloRecord: an object with a record larger than this is committed in a batch of its own
+// (real records are under 300 KB). A batch that cannot be stored is split to find the
+// objects at fault, and each part reads the whole staging table again; a record too large
+// for DuckDB's memory would make every part fail, so it must be alone.
+const soloRecord = 1 << 20
 
 // stageCursor records an event-history cursor, to be saved with the next commit.
 func (w *writer) stageCursor(c HistoryCursor) {
@@ -308,10 +736,18 @@ func (w *writer) stageCursor(c HistoryCursor) {
 	w.staged = true
 }
 
-// reject records an object that could not be read.
-func (w *writer) reject(ctx context.Context, uri, reason string) error {
-	if _, err := w.conn.ExecContext(ctx, "INSERT INTO ingest_errors VALUES (?, ?, ?, ?)",
-		w.runID, uri, reason, w.now()); err != nil {
+// reject records an object that could not be read, or (part) a part of one that could
+// not be stored while the rest was: a record, or a line of a JSON Lines file (line > 0).
+func (w *writer) reject(ctx context.Context, uri string, part bool, line int, reason string) error {
+	var l, p any
+	if line > 0 {
+		l = int64(line)
+	}
+	if part {
+		p = true
+	}
+	if _, err := w.conn.ExecContext(ctx, "INSERT INTO ingest_errors (run_id, uri, reason, occurred_at, line, part) VALUES (?, ?, ?, ?, ?, ?)",
+		w.runID, uri, reason, w.now(), l, p); err != nil {
 		return fmt.Errorf("record ingest error for %s: %w", uri, err)
 	}
 	return nil
@@ -331,15 +767,28 @@ func metaValue(meta map[string]string, name string) string {
 	return ""
 }
 
-// finish commits the last objects and closes the run with its summary.
+// finish commits the last objects and closes the run with its summary. A run whose last
+// commit failed is recorded with what is in the store, not with what was staged.
 func (w *writer) finish(ctx context.Context, s *Summary) error {
 	err := w.commit(ctx)
 	if err == nil {
 		err = w.recordWindows(ctx)
 	}
+	w.settle(s)
+	if err != nil {
+		for _, f := range w.batch { // staged, not stored
+			if f.stored {
+				continue
+			}
+			w.lost = append(w.lost, stagedFile{id: f.id, uri: f.uri, records: f.records, outside: f.outside,
+				res: f.res, digest: f.digest, reason: queries.DisplayText("not stored: the ingest failed (" + firstLine(err) + ")")})
+		}
+		w.settle(s)
+	}
 	_, uerr := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET finished_at = ?, files_read = ?, files_skipped = ?,
-		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ? WHERE run_id = ?`,
-		w.now(), s.FilesRead, s.FilesSkipped, s.EventsNew, s.EventsPresent, len(s.Rejected), s.Interrupted, w.runID)
+		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ?, records_rejected = ? WHERE run_id = ?`,
+		w.now(), s.FilesRead, s.FilesSkipped, s.EventsNew, s.EventsPresent, len(s.Rejected), s.Interrupted,
+		len(s.BadRecords), w.runID)
 	if uerr != nil {
 		uerr = fmt.Errorf("record ingest summary: %w", uerr)
 	}

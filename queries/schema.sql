@@ -75,11 +75,16 @@ CREATE TABLE IF NOT EXISTS source_files (
     events_new    BIGINT NOT NULL,     -- of those, events first stored from this object
     read_at       TIMESTAMPTZ NOT NULL,
     run_id        BIGINT NOT NULL,
+    -- Parts of the object not stored (version 3): lines of a JSON Lines file that are not
+    -- whole events, records over the per-record limit; each is in ingest_errors. An object
+    -- with any is read again by the next ingest.
+    records_rejected BIGINT DEFAULT 0,
     -- What integrity validation needs (version 4), recorded as the object is read so that
     -- trailhound verify never reads the files again; NULL in rows read before version 4.
     content_sha256 VARCHAR,            -- hex SHA-256 of the content: the first gzip stream decompressed (what a CloudTrail digest lists), or the bytes as stored when not gzipped
     trailing_bytes BIGINT              -- bytes after the end of the first gzip stream (neither decoded nor hashed); NULL when not gzipped
 );
+ALTER TABLE source_files ADD COLUMN IF NOT EXISTS records_rejected BIGINT DEFAULT 0;
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR;
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS trailing_bytes BIGINT;
 
@@ -208,16 +213,26 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     events_new     BIGINT,
     events_present BIGINT,
     files_rejected BIGINT,
-    interrupted    BOOLEAN
+    interrupted    BOOLEAN,            -- true for a run cut short (Ctrl-C, or found unfinished by the next ingest)
+    records_rejected BIGINT            -- parts of objects not stored (version 3; see ingest_errors.line)
 );
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS records_rejected BIGINT;
 
--- Inputs that could not be read, and why. A bad object never stops the others.
+-- Inputs that could not be read, and why; and parts of inputs that could not be stored
+-- while the rest was (a malformed line, a record over the size limit). A bad object never
+-- stops the others. Reasons are terminal-safe text.
 CREATE TABLE IF NOT EXISTS ingest_errors (
     run_id BIGINT NOT NULL,
     uri    VARCHAR NOT NULL,
     reason VARCHAR NOT NULL,
-    occurred_at TIMESTAMPTZ NOT NULL
+    occurred_at TIMESTAMPTZ NOT NULL,
+    -- Version 3: part is true when only a part of the object was not stored (a record, a
+    -- line), and line is that line of a JSON Lines file.
+    part   BOOLEAN,
+    line   BIGINT
 );
+ALTER TABLE ingest_errors ADD COLUMN IF NOT EXISTS part BOOLEAN;
+ALTER TABLE ingest_errors ADD COLUMN IF NOT EXISTS line BIGINT;
 
 -- Where each event came from, in words: "event history, us-east-1" (LookupEvents in that
 -- region), "S3 s3://bucket/key", "file /path". An event delivered by several sources has a
@@ -250,3 +265,6 @@ CREATE TABLE IF NOT EXISTS history_cursors (
 );
 
 INSERT INTO meta VALUES ('schema_version', '4') ON CONFLICT DO NOTHING;
+-- A version 2 store has what version 3 adds once the statements above have run (upgrade_4.sql
+-- then takes it to version 4).
+UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';

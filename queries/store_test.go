@@ -60,9 +60,12 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if strings.Count(want, "\n") < 10 {
 		t.Fatalf("lineage too short to compare:\n%s", want)
 	}
-	// What a version 1 store looks like: no credential columns, no macros.
+	// What a version 1 store looks like: no credential columns, no macros, none of the
+	// columns version 3 added.
 	rawExec(t, db,
 		"ALTER TABLE event_rows DROP COLUMN minted_key_id", "ALTER TABLE event_rows DROP COLUMN role_arn",
+		"ALTER TABLE source_files DROP COLUMN records_rejected", "ALTER TABLE ingest_runs DROP COLUMN records_rejected",
+		"ALTER TABLE ingest_errors DROP COLUMN part", "ALTER TABLE ingest_errors DROP COLUMN line",
 		"DROP MACRO TABLE lineage_of", "DROP VIEW lineage_edges", "DELETE FROM meta WHERE key = 'macros_sha256'",
 		"UPDATE meta SET value = '1' WHERE key = 'schema_version'")
 
@@ -81,6 +84,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	var v string
 	if err := st.DB.QueryRow("SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v); err != nil || v != strconv.Itoa(queries.SchemaVersion) {
 		t.Fatalf("schema version %q (%v)", v, err)
+	}
+	var cols int
+	if err := st.DB.QueryRow(`SELECT count(*) FROM duckdb_columns() WHERE (table_name, column_name) IN
+		(('source_files', 'records_rejected'), ('ingest_runs', 'records_rejected'), ('ingest_errors', 'part'), ('ingest_errors', 'line'))`).Scan(&cols); err != nil || cols != 4 {
+		t.Errorf("version 3 columns after the upgrade: %d of 4 (%v)", cols, err)
 	}
 	if got := csvOf(t, st, "lineage", p); got != want {
 		t.Errorf("lineage after the upgrade differs:\n%s", firstDiff(got, want))

@@ -215,7 +215,7 @@ func fakeKeys(t *testing.T, serve ...awsfake.PublicKey) (*awsfake.Server, func(c
 	}
 	return f, func(_ context.Context, region string) (verify.PublicKeysAPI, error) {
 		return cloudtrail.New(cloudtrail.Options{Region: region, BaseEndpoint: aws.String(f.URL),
-			Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""), Retryer: ingest.NewRetryer()}), nil
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "SECRET", ""), Retryer: ingest.NewRetryer(quiet)()}), nil
 	}
 }
 
