@@ -43,7 +43,7 @@ tasks in many regions for two days, over background noise from AWS services.
 It is written as a real CloudTrail S3 tree of .json.gz files under --out, ingested into a
 store of its own, --out/demo.duckdb, and the headline answers for the leaked key are
 printed: its lineage, the compute it launched, the IAM changes, what is left running after
-the owner's cleanup, and what AWS itself did. The evidence pack for the leaked key (see
+the owner's cleanup, what the compute cost at public list prices, and what AWS itself did. The evidence pack for the leaked key (see
 'trailhound report') is written to --out/evidence-pack. No AWS account is needed.
 
 The demo writes only under --out: never into --db or TRAILHOUND_DB, which hold real cases.
@@ -199,6 +199,9 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 		return err
 	}
 	if err := printLeftRunning(ctx, w, st, p); err != nil {
+		return err
+	}
+	if err := printCostTotal(ctx, w, st, p); err != nil {
 		return err
 	}
 	if err := printCanned(ctx, e, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
@@ -384,6 +387,22 @@ func printLeftRunning(ctx context.Context, w io.Writer, st *queries.Store, p que
 		if ids := t.ids[l]; len(ids) <= 8 {
 			fmt.Fprintf(w, "  %-22s        %s\n", "", queries.DisplayText(strings.Join(ids, " ")))
 		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// printCostTotal prints what the lineage's compute cost: query cost-total's line for AWS Support.
+func printCostTotal(ctx context.Context, w io.Writer, st *queries.Store, p queries.Params) error {
+	rows, err := cannedRows(ctx, st, "cost-total", p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "## cost-total: what the compute cost at public list prices (per region and type: query cost; per hour: query cost-per-hour)")
+	for _, r := range rows {
+		fmt.Fprintf(w, "  USD %v (range %v to %v); %v resources still running, USD %v per day\n",
+			r["usd"], r["usd_low"], r["usd_high"], r["still_running"], r["usd_per_day_running"])
+		fmt.Fprintf(w, "  %s\n", queries.DisplayText(fmt.Sprint(r["support_line"])))
 	}
 	fmt.Fprintln(w)
 	return nil

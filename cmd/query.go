@@ -1,12 +1,19 @@
 package cmd
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/trailhound/trailhound/ingest"
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/prices"
 	"github.com/trailhound/trailhound/viz"
 )
 
@@ -14,6 +21,12 @@ type queryOptions struct {
 	Keys     []string
 	KeyGiven bool // --key was on the command line (possibly empty)
 	From, To string
+	// The cost queries' own flags.
+	Until    string
+	Prices   string // "" (trailhound's table), "live", or a file
+	Currency string
+	Rate     float64
+	Given    func(flag string) bool // whether a flag was on the command line
 }
 
 func newQueryCmd(e *env) *cobra.Command {
@@ -38,6 +51,11 @@ left, the query fails (exit 2) rather than answer for nothing.
 Table cells wider than --max-width are cut and end in …; --format json or csv shows them
 whole. In table and markdown output NULL reads NULL, and the text 'NULL' reads "NULL".
 
+The cost queries (cost, cost-per-hour, cost-total) also take --until (runs with no logged end
+count to then; default the last event in the store), --prices FILE or live (default
+trailhound's own table of list prices) and --currency with --rate (amounts converted beside
+USD; not cost-per-hour).
+
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
 see queries/NAME.sql in the source, or 'trailhound query list'.`,
 		Example: `  trailhound query list
@@ -45,6 +63,8 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
   trailhound query timeline --key AKIAIOSFODNN7EXAMPLE --from 2021-11-27 --format csv > timeline.csv
   trailhound query compute-launches --key AKIAIOSFODNN7EXAMPLE --format json
   trailhound query left-running --key AKIAIOSFODNN7EXAMPLE
+  trailhound query cost --key AKIAIOSFODNN7EXAMPLE --currency KRW --rate 1180
+  trailhound query cost-total --key AKIAIOSFODNN7EXAMPLE --prices live
   trailhound query coverage --from 7d`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeQueries(false),
@@ -58,11 +78,14 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 				return err
 			}
 			opts.KeyGiven = c.Flags().Changed("key")
+			opts.Given = c.Flags().Changed
 			p, err := queryParams(q, opts, e.now())
 			if err != nil {
 				return err
 			}
-			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true})
+			// --prices live keeps the answers in the store: it opens it for writing.
+			live := q.Takes("prices") && opts.Prices == "live"
+			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: !live})
 			if err != nil {
 				return err
 			}
@@ -70,17 +93,28 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
 			}
-			rows, err := q.Run(c.Context(), st.DB, p)
-			if err != nil {
-				return err
+			err = costSetup(c.Context(), e, st, q, &p, opts)
+			if err == nil {
+				var rows *sql.Rows
+				if rows, err = q.Run(c.Context(), st.DB, p); err == nil {
+					err = e.writeResult(rows, f, out, wholeHint)
+				}
 			}
-			return e.writeResult(rows, f, out, wholeHint)
+			if queries.IsUntilBeforeFirstLaunch(err) {
+				msg := err.Error()
+				return usageErrorf("--%s", msg[strings.Index(msg, "until "):])
+			}
+			return err
 		},
 	}
 	fl := c.Flags()
 	fl.StringSliceVar(&opts.Keys, "key", nil, "access key id whose lineage scopes the query (repeat or comma-separate for several)")
 	fl.StringVar(&opts.From, "from", "", "only events at or after this time (UTC)")
 	fl.StringVar(&opts.To, "to", "", "only events before this time (UTC)")
+	fl.StringVar(&opts.Until, "until", "", "cost queries: count runs without a logged end until this time (UTC; default: the last event in the store)")
+	fl.StringVar(&opts.Prices, "prices", "", "cost queries: prices from FILE (trailhound's CSV or an AWS bulk offer file, CSV or JSON) or 'live' (the AWS Price List API; cached in the store), over trailhound's own table")
+	fl.StringVar(&opts.Currency, "currency", "", "cost queries: also show the amounts in this currency (e.g. KRW; needs --rate)")
+	fl.Float64Var(&opts.Rate, "rate", 0, "cost queries: units of --currency per USD (e.g. 1180)")
 	bindOutput(c, &out, true)
 	c.AddCommand(newListCmd(e, false))
 	return c
@@ -158,5 +192,115 @@ func queryParams(q queries.Query, opts queryOptions, now time.Time) (queries.Par
 	if err != nil {
 		return p, err
 	}
+	given := opts.Given
+	if given == nil {
+		given = func(string) bool { return false }
+	}
+	for _, f := range []struct {
+		flag, param string
+		set         bool
+	}{{"until", "until", opts.Until != ""}, {"prices", "prices", opts.Prices != ""},
+		{"currency", "currency", opts.Currency != "" || given("currency")}, {"rate", "rate", given("rate")}} {
+		if f.set && !q.Takes(f.param) {
+			return p, usageErrorf("query %s takes no --%s", q.Name, f.flag)
+		}
+	}
+	if opts.Until != "" {
+		if p.Until, err = queries.ParseTime(opts.Until, now); err != nil {
+			return p, usageErrorf("--until: %v", err)
+		}
+	}
+	if opts.Currency != "" || given("rate") {
+		if !currencyRE.MatchString(opts.Currency) {
+			return p, usageErrorf("--currency %q: want a three-letter code (KRW, EUR) with --rate", opts.Currency)
+		}
+		if !(opts.Rate > 0) || math.IsInf(opts.Rate, 0) {
+			return p, usageErrorf("--rate: want how many %s one USD buys (e.g. --currency KRW --rate 1180)", opts.Currency)
+		}
+		p.Currency, p.Rate = opts.Currency, opts.Rate
+	}
 	return p, nil
+}
+
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// costSetup prepares what the cost queries need: the prices (--prices; said on stderr with
+// their source) and, without --until, says which time open-ended runs count to.
+func costSetup(ctx context.Context, e *env, st *queries.Store, q queries.Query, p *queries.Params, opts queryOptions) error {
+	if q.Takes("prices") {
+		ps, note, err := costPrices(ctx, e, st, *p, opts.Prices)
+		if err != nil {
+			return err
+		}
+		p.Prices = ps
+		fmt.Fprintf(e.err, "prices: %s\n", queries.DisplayText(note))
+	}
+	if q.Takes("until") && p.Until.IsZero() {
+		last, ok, err := queries.LastEvent(ctx, st.DB)
+		if err != nil {
+			return err
+		}
+		if ok {
+			fmt.Fprintf(e.err, "until: %s, the last event in the store (--until to change): runs without a logged end count to then\n",
+				last.Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// costPrices loads the price table --prices names, over trailhound's own: nil for the
+// store's price_table (no --prices), a file's prices, or the Price List API's (cached in the
+// store, asked only for what the cache lacks).
+func costPrices(ctx context.Context, e *env, st *queries.Store, p queries.Params, spec string) ([]prices.Price, string, error) {
+	own := prices.Embedded()
+	switch spec {
+	case "":
+		return nil, own.Source + " (--prices FILE or live for others)", nil
+	case "live":
+		needs, err := queries.PriceNeeds(ctx, st.DB, p)
+		if err != nil {
+			return nil, "", err
+		}
+		cached, err := queries.CachedPrices(ctx, st.DB)
+		if err != nil {
+			return nil, "", err
+		}
+		have := map[prices.Need]bool{}
+		for _, c := range cached.Prices {
+			have[prices.Need{Service: c.Service, Region: c.Region, Item: c.Item}] = true
+			have[prices.Need{Service: c.Service, Region: c.Region}] = true
+		}
+		var missing []prices.Need
+		for _, n := range needs {
+			k := n
+			if k.Service == "fargate" {
+				k.Item = ""
+			}
+			if (k.Service == "ec2" || k.Service == "fargate") && !have[k] {
+				missing = append(missing, n)
+			}
+		}
+		fetched := prices.Table{Name: "live"}
+		if len(missing) > 0 {
+			cfg, err := ingest.LoadAWSConfig(ctx, ingest.AWSOptions{}, e.log)
+			if err != nil {
+				return nil, "", err
+			}
+			fetched, err = prices.Live(ctx, prices.NewClient(cfg), missing, e.now(), e.log)
+			if err != nil {
+				return nil, "", ingest.ExplainAWSError(err, "")
+			}
+			if err := queries.CachePrices(ctx, st.DB, fetched.Prices, e.now()); err != nil {
+				return nil, "", err
+			}
+		}
+		note := fmt.Sprintf("AWS Price List Query API: %d prices asked now for %d types and regions, %d from the store's cache; then %s",
+			len(fetched.Prices), len(missing), len(cached.Prices), own.Source)
+		return prices.Merge(fetched, cached, own), note, nil
+	}
+	t, err := prices.ParseFile(spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return prices.Merge(t, own), fmt.Sprintf("%s (%d prices from %s); then %s", t.Source, len(t.Prices), spec, own.Source), nil
 }

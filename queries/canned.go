@@ -6,12 +6,15 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trailhound/trailhound/queries/prices"
 )
 
 // files holds the canned queries: one .sql file each, with a comment header.
@@ -26,6 +29,9 @@ type Query struct {
 	Parameters  string // as the header writes them: "keys, from, to", or "none"
 	Chart       string
 	SQL         string
+	// Optional lists columns shown only when a parameter is given ("-- optional-columns:
+	// currency = currency, local" in the header): without it, Run leaves them out.
+	Optional map[string][]string
 }
 
 // Params lists the parameters the query's header declares (keys, from, to), in order.
@@ -112,11 +118,21 @@ func Lookup(name string) (Query, error) {
 
 // Params scope a canned query. They are bound as DuckDB named parameters, never formatted
 // into the SQL: $keys (VARCHAR[]: the seed access keys; empty = the whole store), $from and
-// $to (TIMESTAMPTZ; NULL = unbounded, the window is [from, to)). A query binds only the
-// parameters its SQL names.
+// $to (TIMESTAMPTZ; NULL = unbounded, the window is [from, to)). The cost queries also take
+// $until (TIMESTAMPTZ: where runs without an end stop counting; NULL = the last event in the
+// store), $prices (VARCHAR: the price table as one JSON array; NULL = the store's view
+// price_table, trailhound's own) and $currency/$rate (a
+// currency code and its units per USD, for the converted columns; NULL = none). A query
+// binds only the parameters its SQL names.
 type Params struct {
 	Keys     []string
 	From, To time.Time // zero = unbounded
+	Until    time.Time // zero = the last event in the store
+	// Prices is the price table; nil = trailhound's own (the view price_table, which is
+	// prices.Embedded), empty = none.
+	Prices   []prices.Price
+	Currency string  // "" = USD only
+	Rate     float64 // units of Currency per USD
 }
 
 // args returns the named parameters q's SQL refers to.
@@ -132,7 +148,7 @@ func (q Query) args(p Params) []any {
 	for _, t := range []struct {
 		name string
 		v    time.Time
-	}{{"from", p.From}, {"to", p.To}} {
+	}{{"from", p.From}, {"to", p.To}, {"until", p.Until}} {
 		if !q.uses(t.name) {
 			continue
 		}
@@ -142,12 +158,68 @@ func (q Query) args(p Params) []any {
 			args = append(args, sql.Named(t.name, t.v.UTC()))
 		}
 	}
+	if q.uses("prices") {
+		if p.Prices == nil {
+			args = append(args, sql.Named("prices", nil)) // the store's price_table
+		} else {
+			args = append(args, sql.Named("prices", prices.JSON(p.Prices)))
+		}
+	}
+	if q.uses("currency") {
+		if p.Currency == "" {
+			args = append(args, sql.Named("currency", nil))
+		} else {
+			args = append(args, sql.Named("currency", p.Currency))
+		}
+	}
+	if q.uses("rate") {
+		if p.Currency == "" {
+			args = append(args, sql.Named("rate", nil))
+		} else {
+			args = append(args, sql.Named("rate", p.Rate))
+		}
+	}
 	return args
+}
+
+// given reports whether p sets the parameter name (for the optional columns).
+func (p Params) given(name string) bool {
+	switch name {
+	case "keys":
+		return len(p.Keys) > 0
+	case "from":
+		return !p.From.IsZero()
+	case "to":
+		return !p.To.IsZero()
+	case "until":
+		return !p.Until.IsZero()
+	case "prices":
+		return p.Prices != nil
+	case "currency", "rate":
+		return p.Currency != ""
+	}
+	return false
+}
+
+// sqlFor is q's SQL for p: the columns of a parameter p does not give are left out.
+func (q Query) sqlFor(p Params) string {
+	var drop []string
+	for _, param := range slices.Sorted(maps.Keys(q.Optional)) {
+		if !p.given(param) {
+			drop = append(drop, q.Optional[param]...)
+		}
+	}
+	if len(drop) == 0 {
+		return q.SQL
+	}
+	// The column names come from the query's own header, never from input.
+	body := strings.TrimSuffix(strings.TrimSpace(q.SQL), ";")
+	return "SELECT * EXCLUDE (" + strings.Join(drop, ", ") + ") FROM (\n" + body + "\n)"
 }
 
 // Run runs a canned query with p bound; its rows are the caller's to close.
 func (q Query) Run(ctx context.Context, db *sql.DB, p Params) (*sql.Rows, error) {
-	rows, err := db.QueryContext(ctx, q.SQL, q.args(p)...)
+	rows, err := db.QueryContext(ctx, q.sqlFor(p), q.args(p)...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.Name, err)
 	}
@@ -176,6 +248,19 @@ func parseHeader(text string) Query {
 			q.Parameters = val
 		case "chart":
 			q.Chart = val
+		case "optional-columns":
+			param, cols, ok := strings.Cut(val, "=")
+			if !ok {
+				continue
+			}
+			if q.Optional == nil {
+				q.Optional = map[string][]string{}
+			}
+			for _, c := range strings.Split(cols, ",") {
+				if c = strings.TrimSpace(c); identRE.MatchString(c) {
+					q.Optional[strings.TrimSpace(param)] = append(q.Optional[strings.TrimSpace(param)], c)
+				}
+			}
 		}
 	}
 	return q
@@ -227,6 +312,9 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2021-11-27T13:00:00Z; without a zone it is UTC), "+
 		"a date (2021-11-27, UTC) or a duration back from now (90s, 30min, 12h, 7d, 2w)", s)
 }
+
+// identRE is a plain column name (the optional columns a header names).
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // timeLayouts are the forms of a date and time ParseTime takes (after a space between date
 // and time became T and a trailing UTC became Z); a layout without a zone reads as UTC.

@@ -381,8 +381,17 @@ func TestRealdataInvictus(t *testing.T) {
 	if !found {
 		t.Errorf("the stolen instance credentials are not in the lineage as ambiguous")
 	}
-	for _, name := range []string{"lineage", "iam-changes", "left-running", "defense-evasion", "compute-launches"} {
+	for _, name := range []string{"lineage", "iam-changes", "left-running", "defense-evasion", "compute-launches", "cost"} {
 		t.Run(name, func(t *testing.T) { goldenCSV(t, st, name, p, "invictus/"+name+".csv") })
+	}
+	// Two t3.micro ran: 11:55:21 (launchTime) to the TerminateInstances at 12:08:06, and
+	// 12:03:24 to 12:08:05; the p2.xlarge launches failed (VcpuLimitExceeded): no cost.
+	// Two Lambda functions: billed per use, which the logs do not show: not priced, no hours.
+	cost := rowsOf(t, st.DB, "cost", p)
+	if len(cost) != 2 || str(cost[0]["resource_type"]) != "t3.micro" || num(cost[0]["resources"]) != 2 ||
+		!near(float(cost[0]["hours"]), (765.0+281)/3600, 4) || num(cost[0]["still_running"]) != 0 ||
+		str(cost[1]["service"]) != "lambda" || cost[1]["hours"] != nil || cost[1]["usd"] != nil {
+		t.Errorf("cost %v, want 2 t3.micro for 1046 s and 2 unpriced functions", cost)
 	}
 	t.Run("iam-changes whole store", func(t *testing.T) {
 		goldenCSV(t, st, "iam-changes", queries.Params{}, "invictus/iam-changes-store.csv")
@@ -390,6 +399,20 @@ func TestRealdataInvictus(t *testing.T) {
 	t.Run("defense-evasion whole store", func(t *testing.T) {
 		goldenCSV(t, st, "defense-evasion", queries.Params{}, "invictus/defense-evasion-store.csv")
 	})
+}
+
+// TestRealdataPlasoCost: in the plaso sample (event history export), a t2.micro launched at
+// 22:19:05 is stopped at 22:23:03 and terminated, stopped, at 22:23:18: 238 s of running.
+func TestRealdataPlasoCost(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "plaso.duckdb")
+	ingestPaths(t, db, realdata+"/plaso-lookup-events")
+	st := openRO(t, db)
+	cost := rowsOf(t, st.DB, "cost", queries.Params{})
+	if len(cost) != 1 || str(cost[0]["region"]) != "ap-southeast-2" || str(cost[0]["resource_type"]) != "t2.micro" ||
+		!near(float(cost[0]["hours"]), 238.0/3600, 4) || !strings.Contains(str(cost[0]["basis"]), "1 ended: StopInstances") {
+		t.Errorf("cost %v, want a t2.micro for 238 s, ended by StopInstances", cost)
+	}
+	goldenCSV(t, st, "cost", queries.Params{}, "plaso/cost.csv")
 }
 
 // TestEveryQueryOnAllRealdata runs every canned query, whole-store and scoped, over all the
@@ -495,6 +518,14 @@ func TestPrepareExecuteAsDocumented(t *testing.T) {
 				t.Fatalf("header lacks the PREPARE/EXECUTE lines")
 			}
 			stmt := strings.ReplaceAll(exec[1], "AKIAEXAMPLEKEY000001", inc.m.LeakedKey)
+			var p queries.Params
+			if len(q.Optional) > 0 { // columns the header shows only with their parameter: give it
+				if !strings.Contains(stmt, "currency := NULL, rate := NULL") {
+					t.Fatalf("%s: EXECUTE line without currency := NULL, rate := NULL", q.Name)
+				}
+				stmt = strings.ReplaceAll(stmt, "currency := NULL, rate := NULL", "currency := 'KRW', rate := 1180")
+				p.Currency, p.Rate = "KRW", 1180
+			}
 			body := strings.TrimSuffix(strings.TrimSpace(q.SQL), ";")
 			conn, err := st.DB.Conn(t.Context())
 			if err != nil {
@@ -512,7 +543,6 @@ func TestPrepareExecuteAsDocumented(t *testing.T) {
 			if _, err := queries.WriteRows(&viaCLI, queries.FormatCSV, rows); err != nil {
 				t.Fatal(err)
 			}
-			var p queries.Params
 			if q.Takes("keys") {
 				p.Keys = []string{inc.m.LeakedKey}
 			}

@@ -19,6 +19,8 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/duckdb/duckdb-go/v2/mapping"
+
+	"github.com/trailhound/trailhound/queries/prices"
 )
 
 // SchemaSQL is the store schema; it is idempotent and runs on every read-write open.
@@ -39,7 +41,10 @@ var InsertEventsSQL string
 // defines this binary's as TEMP macros on every connection instead.
 //
 //go:embed macros.sql
-var MacrosSQL string
+var macrosFile string
+
+// MacrosSQL is macros.sql and the view price_table (the embedded price table).
+var MacrosSQL = macrosFile + "\n" + prices.ViewSQL()
 
 // upgrade2SQL derives the columns version 2 added from each record of a version 1 store.
 //

@@ -93,7 +93,7 @@ func TestCannedQueriesHaveHeaders(t *testing.T) {
 			}
 		}
 		for _, p := range q.Params() {
-			if !slices.Contains([]string{"keys", "from", "to"}, p) || !q.uses(p) {
+			if !slices.Contains([]string{"keys", "from", "to", "until", "prices", "currency", "rate"}, p) || !q.uses(p) {
 				t.Errorf("%s: declares %q, which it does not use", q.Name, p)
 			}
 		}

@@ -484,3 +484,430 @@ CASE
                                         ELSE 'shared ' || res || ' with account ' || array_to_string(who, ', ') END))[1]
                    END)[1]
 END;
+
+-- ---------------------------------------------------------------------------------------
+-- What the compute cost: cost_spans and its helpers (queries cost, cost-per-hour, cost-total).
+
+-- is_compute_launch(event_source, event_name): the calls whose success starts something
+-- billed while it runs (or, for Lambda and Batch, something billed per use).
+CREATE OR REPLACE MACRO is_compute_launch(src, name) AS
+       (src = 'ec2.amazonaws.com' AND name IN ('RunInstances', 'CreateFleet', 'RequestSpotInstances', 'RunScheduledInstances'))
+    OR (src = 'ecs.amazonaws.com' AND name IN ('RunTask', 'StartTask', 'CreateService'))
+    OR (src = 'lambda.amazonaws.com' AND name LIKE 'CreateFunction%')
+    OR (src = 'batch.amazonaws.com' AND name = 'SubmitJob')
+    OR (src = 'sagemaker.amazonaws.com' AND name IN ('CreateNotebookInstance', 'CreateTrainingJob', 'CreateProcessingJob',
+                                                     'CreateTransformJob'))
+    OR (src = 'lightsail.amazonaws.com' AND name IN ('CreateInstances', 'CreateInstancesFromSnapshot'))
+    OR (src = 'eks.amazonaws.com' AND name = 'CreateCluster');
+
+-- json_list(j): a JSON array's elements, a single value as a list of one (CloudTrail writes
+-- EC2's XML lists as either), NULL as NULL.
+CREATE OR REPLACE MACRO json_list(j) AS
+CASE json_type(j) WHEN 'ARRAY' THEN json_extract(j, '$[*]') WHEN 'NULL' THEN NULL ELSE [j::JSON] END;
+
+-- ecs_vcpu(cpu), ecs_gb(memory): an ECS task's size as its API writes it ("1024" CPU units or
+-- "1 vCPU"; "2048" MiB or "2 GB") in vCPU and GB (Fargate bills GB = 1024 MiB).
+CREATE OR REPLACE MACRO ecs_vcpu(s) AS
+CASE WHEN s ILIKE '%vcpu%' THEN try_cast(regexp_extract(s, '([0-9]+(\.[0-9]+)?)', 1) AS DOUBLE)
+     ELSE try_cast(s AS DOUBLE) / 1024 END;
+CREATE OR REPLACE MACRO ecs_gb(s) AS
+CASE WHEN s ILIKE '%gb%' THEN try_cast(regexp_extract(s, '([0-9]+(\.[0-9]+)?)', 1) AS DOUBLE)
+     ELSE try_cast(s AS DOUBLE) / 1024 END;
+
+-- plain_number(x): x without trailing zeros (16, 0.25).
+CREATE OR REPLACE MACRO plain_number(x) AS rtrim(rtrim(printf('%.3f', x), '0'), '.');
+
+-- by_aws(user_agent, source_ip, identity_type): the call was made by AWS itself (an AWS-internal
+-- agent, as AWS's compromised-key response signs, or an AWS service), not by a person. Narrower
+-- than aws_agent: a console user's calls ("AWS Internal", AWSConsole) are a person's.
+CREATE OR REPLACE MACRO by_aws(ua, ip, identity_type) AS
+coalesce(starts_with(ua, 'aws-internal/') OR identity_type = 'AWSService', false);
+
+-- cost_spans(launches, t_until, prices): what the successful launches among `launches` (a
+-- list of {event_id, event_time}) ran, one row per running span, priced. (The launches and
+-- the events after the first of them that end things are read in one scan: reading records
+-- is what costs.)
+-- A resource runs from its launch (RunInstances' instancesSet and launchTime, CreateFleet's
+-- instant instances, RunScheduledInstances, a spot request, RunTask/StartTask Fargate tasks
+-- with their cpu and memory, CreateService's desiredCount tasks sized by their task
+-- definition, SageMaker notebooks and jobs, Lightsail instances, EKS clusters) to the first
+-- event, by anyone anywhere in the store, that ended it: TerminateInstances, StopInstances (a
+-- later StartInstances starts a new span), a spot interruption (BidEvictedEvent), StopTask,
+-- an UpdateService desiredCount (the service's task slots) or DeleteService, DeleteCluster
+-- (its tasks: inferred), the notebook/job/Lightsail/EKS stop or delete calls; else until
+-- t_until (NULL: the last event in the store). An end that no event shows (a task that
+-- exits, an instance shut down from inside) is unknown: such spans end at t_until (or a
+-- job's MaxRuntimeInSeconds) with the one-minute minimum as their low end, and say so in
+-- span_basis. Lambda functions and Batch jobs bill per use, which management events do
+-- not show: one row each, unpriced.
+-- prices is a JSON array of {service, region, item, market, unit, usd, source, rank}
+-- (unit hour, vcpu-hour or gb-hour; lowest rank wins), or NULL for trailhound's own table
+-- (the view price_table): a region's own price, else us-east-1's (price_basis says
+-- `estimated (us-east-1 rate)`); spot and FARGATE_SPOT at the on-demand rate as an upper
+-- bound unless a spot price is given; no price: usd NULL. Fargate bills per second with a
+-- one-minute minimum.
+CREATE OR REPLACE MACRO cost_spans(launches, t_until, prices) AS TABLE
+SELECT * FROM (
+WITH
+lim AS MATERIALIZED (
+    SELECT coalesce(t_until::TIMESTAMPTZ, (SELECT max(event_time) FROM event_rows)) AS until,
+        (SELECT min(l.event_time) FROM (SELECT unnest(launches) AS l)) AS first_launch
+),
+compute AS MATERIALIZED ( -- one scan of the store for the launches and for every event that can end something
+    SELECT event_id, event_time, aws_region, event_source, event_name, access_key_id, user_agent, source_ip, identity_type, record
+    FROM event_rows
+    WHERE error_code IS NULL AND event_time <= (SELECT until FROM lim) AND event_time >= (SELECT first_launch FROM lim) AND (
+           is_compute_launch(event_source, event_name)
+        OR (event_source = 'ec2.amazonaws.com' AND event_name IN ('TerminateInstances', 'StopInstances', 'StartInstances', 'BidEvictedEvent'))
+        OR (event_source = 'ecs.amazonaws.com' AND event_name IN ('StopTask', 'DeleteCluster', 'DeleteService', 'UpdateService'))
+        OR (event_source = 'sagemaker.amazonaws.com' AND event_name IN ('StopNotebookInstance', 'StartNotebookInstance',
+                'DeleteNotebookInstance', 'StopTrainingJob', 'StopProcessingJob', 'StopTransformJob'))
+        OR (event_source = 'lightsail.amazonaws.com' AND event_name IN ('DeleteInstance', 'StopInstance', 'StartInstance'))
+        OR (event_source = 'eks.amazonaws.com' AND event_name = 'DeleteCluster'))
+),
+launch AS MATERIALIZED (   -- the successful launches among `launches` (one record per eventID)
+    SELECT event_id, event_time, aws_region AS region, event_source, event_name, access_key_id, record
+    FROM compute
+    WHERE event_id IN (SELECT l.event_id FROM (SELECT unnest(launches) AS l)) AND is_compute_launch(event_source, event_name)
+      AND event_time < (SELECT until FROM lim)
+    QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY record) = 1
+),
+stops AS (SELECT * FROM compute WHERE NOT is_compute_launch(event_source, event_name)),
+taskdefs AS MATERIALIZED ( -- task definitions registered in the store (for a service's task size)
+    SELECT aws_region AS region, event_time AS ts, f[1] AS arn, split_part(split_part(f[1], '/', -1), ':', 1) AS family,
+        coalesce(f[2], f[4]) AS cpu, coalesce(f[3], f[5]) AS memory, coalesce(f[6], f[7]) AS arch
+    FROM (SELECT aws_region, event_time, json_extract_string(record, [
+              '$.responseElements.taskDefinition.taskDefinitionArn', '$.responseElements.taskDefinition.cpu',
+              '$.responseElements.taskDefinition.memory', '$.requestParameters.cpu', '$.requestParameters.memory',
+              '$.responseElements.taskDefinition.runtimePlatform.cpuArchitecture',
+              '$.requestParameters.runtimePlatform.cpuArchitecture']) AS f
+          FROM event_rows    -- (registered before the first launch, often)
+          WHERE event_source = 'ecs.amazonaws.com' AND event_name = 'RegisterTaskDefinition' AND error_code IS NULL)
+),
+ec2_items AS (  -- RunInstances' instances, an instant fleet's, scheduled ones, spot requests
+    SELECT l.*, 'run' AS how, it, NULL::JSON AS fi FROM launch l, unnest(json_extract(l.record, '$.responseElements.instancesSet.items[*]')) AS t(it)
+    WHERE l.event_name = 'RunInstances'
+    UNION ALL
+    SELECT l.* EXCLUDE (fi), 'fleet', iid, fi FROM (
+        SELECT l.*, fi FROM launch l,
+            unnest(json_list(json_extract(l.record, '$.responseElements.CreateFleetResponse.fleetInstanceSet.item'))) AS f(fi)
+        WHERE l.event_name = 'CreateFleet') l, unnest(json_list(json_extract(fi, '$.instanceIds.item'))) AS i(iid)
+    UNION ALL
+    SELECT l.*, 'scheduled', it, NULL FROM launch l, unnest(json_list(json_extract(l.record, '$.responseElements.instanceIdSet.items'))) AS t(it)
+    WHERE l.event_name = 'RunScheduledInstances'
+    UNION ALL
+    SELECT l.*, 'spot', it, NULL FROM launch l, unnest(json_extract(l.record, '$.responseElements.spotInstanceRequestSet.items[*]')) AS t(it)
+    WHERE l.event_name = 'RequestSpotInstances'
+),
+ec2_res AS (
+    SELECT region, 'ec2' AS service, CASE WHEN how = 'spot' AND iid IS NULL THEN 'spot-request' ELSE 'instance' END AS kind,
+        coalesce(iid, rid) AS name, coalesce(iid, rid) AS resource_id, itype AS item,
+        CASE WHEN how = 'spot' OR lifecycle = 'spot' OR req_market = 'spot' THEN 'spot' ELSE 'on-demand' END AS market,
+        'hour' AS billing, vcpu, NULL::DOUBLE AS gb,
+        coalesce(CASE WHEN abs(launch_ms * 1000 - epoch_us(event_time)) < 86400000000 THEN make_timestamptz(launch_ms * 1000) END,
+                 event_time) AS start_at,
+        NULL::VARCHAR AS cluster, NULL::TIMESTAMPTZ AS cap_at,
+        CASE WHEN how = 'spot' AND iid IS NULL THEN 'spot request: its fulfilment is not logged' END AS note,
+        access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT *,
+            CASE how WHEN 'fleet' THEN json_extract_string(it, '$')
+                     WHEN 'scheduled' THEN CASE WHEN json_type(it) = 'OBJECT' THEN json_extract_string(it, '$.instanceId')
+                                                ELSE json_extract_string(it, '$') END
+                     ELSE json_extract_string(it, '$.instanceId') END AS iid,
+            CASE WHEN how = 'spot' THEN json_extract_string(it, '$.spotInstanceRequestId') END AS rid,
+            CASE how WHEN 'fleet' THEN json_extract_string(fi, '$.instanceType')
+                     WHEN 'run' THEN coalesce(json_extract_string(it, '$.instanceType'), json_extract_string(record, '$.requestParameters.instanceType'))
+                     WHEN 'spot' THEN coalesce(json_extract_string(it, '$.launchSpecification.instanceType'),
+                                               json_extract_string(record, '$.requestParameters.launchSpecification.instanceType'))
+                     ELSE json_extract_string(record, '$.requestParameters.launchSpecification.instanceType') END AS itype,
+            CASE how WHEN 'fleet' THEN json_extract_string(fi, '$.lifecycle') ELSE json_extract_string(it, '$.instanceLifecycle') END AS lifecycle,
+            json_extract_string(record, '$.requestParameters.instanceMarketOptions.marketType') AS req_market,
+            CASE WHEN how = 'run' THEN try_cast(json_extract_string(it, '$.cpuOptions.coreCount') AS DOUBLE)
+                * coalesce(try_cast(json_extract_string(it, '$.cpuOptions.threadsPerCore') AS DOUBLE), 1) END AS vcpu,
+            CASE WHEN how = 'run' THEN try_cast(json_extract_string(it, '$.launchTime') AS BIGINT) END AS launch_ms
+        FROM ec2_items)
+),
+task_res AS (   -- Fargate tasks (tasks on EC2 capacity cost what their instances cost)
+    SELECT region, 'fargate' AS service, 'task' AS kind, split_part(arn, '/', -1) AS name, arn AS resource_id,
+        CASE WHEN arch = 'arm64' THEN 'linux-arm64' ELSE 'linux-x86_64' END AS item,
+        CASE WHEN cp = 'FARGATE_SPOT' THEN 'spot' ELSE 'on-demand' END AS market, 'fargate' AS billing,
+        ecs_vcpu(cpu) AS vcpu, ecs_gb(mem) AS gb, event_time AS start_at, cluster, NULL::TIMESTAMPTZ AS cap_at, NULL::VARCHAR AS note,
+        access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT region, event_time, access_key_id, event_id,
+            json_extract_string(tk, '$.taskArn') AS arn,
+            coalesce(json_extract_string(tk, '$.cpu'), json_extract_string(record, '$.requestParameters.overrides.cpu')) AS cpu,
+            coalesce(json_extract_string(tk, '$.memory'), json_extract_string(record, '$.requestParameters.overrides.memory')) AS mem,
+            coalesce(json_extract_string(tk, '$.launchType'), json_extract_string(record, '$.requestParameters.launchType')) AS lt,
+            coalesce(json_extract_string(tk, '$.capacityProviderName'),
+                     json_extract_string(record, '$.requestParameters.capacityProviderStrategy[0].capacityProvider')) AS cp,
+            CASE WHEN list_contains(list_transform(json_extract_string(tk, '$.attributes[*].value'), v -> lower(v)), 'arm64')
+                 THEN 'arm64' END AS arch,
+            split_part(coalesce(json_extract_string(tk, '$.clusterArn'), json_extract_string(record, '$.requestParameters.cluster'),
+                                'default'), '/', -1) AS cluster
+        FROM launch l, unnest(json_extract(l.record, '$.responseElements.tasks[*]')) AS t(tk)
+        WHERE l.event_name IN ('RunTask', 'StartTask'))
+    WHERE lt = 'FARGATE' OR cp IN ('FARGATE', 'FARGATE_SPOT') OR (lt IS NULL AND cp IS NULL)
+),
+other_res AS (  -- SageMaker notebooks and jobs (one resource per instance), Lightsail, EKS, Lambda, Batch
+    SELECT region, service, kind, name, CASE WHEN n > 1 THEN name || '#' || (i + 1) ELSE name END AS resource_id, item,
+        'on-demand' AS market, billing, NULL::DOUBLE AS vcpu, NULL::DOUBLE AS gb, event_time AS start_at, NULL::VARCHAR AS cluster,
+        CASE WHEN kind IN ('training-job', 'processing-job') THEN event_time + to_seconds(coalesce(maxrt, 86400)) END AS cap_at,
+        note, access_key_id AS launched_by, event_id AS launch_event
+    FROM (
+        SELECT region, event_time, access_key_id, event_id, split_part(event_source, '.', 1) AS service,
+            CASE event_name WHEN 'CreateNotebookInstance' THEN 'notebook' WHEN 'CreateTrainingJob' THEN 'training-job'
+                 WHEN 'CreateProcessingJob' THEN 'processing-job' WHEN 'CreateTransformJob' THEN 'transform-job'
+                 WHEN 'SubmitJob' THEN 'batch-job' WHEN 'CreateCluster' THEN 'eks-cluster'
+                 ELSE CASE WHEN event_source = 'lightsail.amazonaws.com' THEN 'lightsail-instance' ELSE 'function' END END AS kind,
+            CASE WHEN event_source = 'lightsail.amazonaws.com' THEN lname
+                 ELSE coalesce(f[1], f[2], f[3], f[4], f[13], f[14], f[15], f[16], f[17]) END AS name,
+            CASE WHEN event_source = 'sagemaker.amazonaws.com' THEN coalesce(f[5], f[6], f[7], f[8])
+                 WHEN event_source = 'lightsail.amazonaws.com' THEN f[18]
+                 WHEN event_source = 'eks.amazonaws.com' THEN 'cluster'
+                 WHEN event_source = 'lambda.amazonaws.com' THEN coalesce(f[19] || ' MB', 'function')
+                 ELSE 'job' END AS item,
+            CASE WHEN event_source IN ('lambda.amazonaws.com', 'batch.amazonaws.com') THEN 'none' ELSE 'hour' END AS billing,
+            CASE WHEN event_source = 'lambda.amazonaws.com'
+                     THEN 'billed per request and GB-second of its invocations, which management events do not show'
+                 WHEN event_source = 'batch.amazonaws.com'
+                     THEN 'runs on its compute environment (EC2 or Fargate capacity that AWS Batch launches; see it without --key)'
+            END AS note,
+            greatest(coalesce(try_cast(coalesce(f[9], f[10], f[11], f[20]) AS BIGINT), 1), 1) AS n,
+            try_cast(f[12] AS BIGINT) AS maxrt
+        FROM (SELECT *, json_extract_string(record, ['$.requestParameters.notebookInstanceName', '$.requestParameters.trainingJobName',
+                    '$.requestParameters.processingJobName', '$.requestParameters.transformJobName', '$.requestParameters.instanceType',
+                    '$.requestParameters.resourceConfig.instanceType', '$.requestParameters.processingResources.clusterConfig.instanceType',
+                    '$.requestParameters.transformResources.instanceType', '$.requestParameters.resourceConfig.instanceCount',
+                    '$.requestParameters.processingResources.clusterConfig.instanceCount',
+                    '$.requestParameters.transformResources.instanceCount', '$.requestParameters.stoppingCondition.maxRuntimeInSeconds',
+                    '$.requestParameters.name', '$.responseElements.functionName', '$.requestParameters.functionName',
+                    '$.responseElements.jobId', '$.requestParameters.jobName', '$.requestParameters.bundleId',
+                    '$.requestParameters.memorySize', '$.requestParameters.arrayProperties.size']) AS f,
+                  CASE WHEN event_source = 'lightsail.amazonaws.com' THEN json_extract_string(record, '$.requestParameters.instanceNames[*]')
+                       ELSE [NULL::VARCHAR] END AS lnames
+              FROM launch
+              WHERE event_source IN ('sagemaker.amazonaws.com', 'lightsail.amazonaws.com', 'eks.amazonaws.com', 'lambda.amazonaws.com',
+                                     'batch.amazonaws.com')) x, unnest(lnames) AS ln(lname)
+    ), unnest(range(least(n, 10000))) AS r(i)
+),
+res AS MATERIALIZED (  -- each resource once (the same instance can be in two launch records)
+    SELECT *, region || '|' || kind || '|' || resource_id AS rkey
+    FROM (SELECT * FROM ec2_res UNION ALL SELECT * FROM task_res UNION ALL SELECT * FROM other_res)
+    WHERE resource_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY region, kind, resource_id ORDER BY start_at, launch_event) = 1
+),
+services AS MATERIALIZED (  -- CreateService: desiredCount Fargate tasks, sized by the task definition
+    SELECT s.*, td.cpu, td.memory, td.arch FROM (
+        SELECT region, event_time AS start_at, access_key_id AS launched_by, event_id AS launch_event,
+            split_part(coalesce(f[1], f[2], 'default'), '/', -1) AS cluster, coalesce(f[3], split_part(f[4], '/', -1)) AS svc,
+            coalesce(f[5], f[6]) AS arn, greatest(coalesce(try_cast(coalesce(f[7], f[8]) AS BIGINT), 0), 0) AS desired,
+            coalesce(f[9], f[10]) AS taskdef, coalesce(f[11], f[12]) AS lt, coalesce(f[13], f[14]) AS cp
+        FROM (SELECT *, json_extract_string(record, [
+            '$.responseElements.service.clusterArn', '$.requestParameters.cluster', '$.responseElements.service.serviceName',
+            '$.requestParameters.serviceName', '$.responseElements.service.serviceArn', '$.requestParameters.serviceName',
+            '$.responseElements.service.desiredCount', '$.requestParameters.desiredCount', '$.responseElements.service.taskDefinition',
+            '$.requestParameters.taskDefinition', '$.responseElements.service.launchType', '$.requestParameters.launchType',
+            '$.responseElements.service.capacityProviderStrategy[0].capacityProvider',
+            '$.requestParameters.capacityProviderStrategy[0].capacityProvider']) AS f
+            FROM launch WHERE event_name = 'CreateService')
+    ) s
+    LEFT JOIN taskdefs td ON td.region = s.region AND td.ts <= s.start_at
+        AND (td.arn = s.taskdef OR (NOT starts_with(s.taskdef, 'arn:') AND td.family = split_part(s.taskdef, ':', 1)))
+    WHERE (s.lt = 'FARGATE' OR s.cp IN ('FARGATE', 'FARGATE_SPOT') OR (s.lt IS NULL AND s.cp IS NULL)) AND s.svc IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY s.launch_event ORDER BY td.arn = s.taskdef DESC NULLS LAST, td.ts DESC NULLS LAST) = 1
+),
+ends AS MATERIALIZED (   -- what stops, ends or restarts something: region, kind, name, ts, state, how, inferred, n
+    SELECT aws_region AS region, kind, name, event_time AS ts, state, how, inferred, n
+    FROM (
+        SELECT aws_region, event_time, 'instance' AS kind, id AS name,
+            CASE event_name WHEN 'StartInstances' THEN 'running' WHEN 'StopInstances' THEN 'stopped' ELSE 'ended' END AS state,
+            CASE WHEN event_name = 'BidEvictedEvent' THEN 'BidEvictedEvent (spot interruption)'
+                 WHEN by_aws(user_agent, source_ip, identity_type) THEN event_name || ' by AWS (quarantine)'
+                 ELSE event_name END AS how,
+            false AS inferred, NULL::BIGINT AS n
+        FROM (SELECT * FROM stops WHERE event_source = 'ec2.amazonaws.com') e,
+            unnest(CASE WHEN event_name = 'BidEvictedEvent'
+                THEN list_transform(json_list(json_extract(record, '$.serviceEventDetails.instanceIdSet')),
+                         x -> CASE WHEN json_type(x) = 'OBJECT' THEN json_extract_string(x, '$.instanceId') ELSE json_extract_string(x, '$') END)
+                ELSE json_extract_string(record, '$.requestParameters.instancesSet.items[*].instanceId') END) AS t(id)
+        UNION ALL
+        SELECT aws_region, event_time,
+            CASE WHEN event_name = 'StopTask' THEN 'task' WHEN event_name = 'DeleteCluster' THEN 'ecs-cluster' ELSE 'service' END,
+            CASE WHEN event_name = 'StopTask' THEN split_part(f[2], '/', -1)
+                 WHEN event_name = 'DeleteCluster' THEN split_part(f[1], '/', -1)
+                 ELSE split_part(coalesce(f[1], 'default'), '/', -1) || '/' || split_part(f[3], '/', -1) END,
+            CASE WHEN event_name = 'UpdateService' THEN 'running' ELSE 'ended' END,
+            CASE WHEN event_name = 'UpdateService' THEN 'UpdateService desiredCount ' || coalesce(f[4], f[5]) ELSE event_name END,
+            event_name = 'DeleteCluster',
+            CASE WHEN event_name = 'UpdateService' THEN try_cast(coalesce(f[4], f[5]) AS BIGINT) END
+        FROM (SELECT *, json_extract_string(record, ['$.requestParameters.cluster', '$.requestParameters.task',
+                  '$.requestParameters.service', '$.requestParameters.desiredCount', '$.responseElements.service.desiredCount']) AS f
+              FROM stops WHERE event_source = 'ecs.amazonaws.com')
+        WHERE event_name <> 'UpdateService' OR try_cast(coalesce(f[4], f[5]) AS BIGINT) IS NOT NULL
+        UNION ALL
+        SELECT aws_region, event_time, kind, name, state, event_name, false, NULL
+        FROM (SELECT *, CASE
+                  WHEN event_name LIKE '%NotebookInstance' THEN 'notebook' WHEN event_name = 'StopTrainingJob' THEN 'training-job'
+                  WHEN event_name = 'StopProcessingJob' THEN 'processing-job' WHEN event_name = 'StopTransformJob' THEN 'transform-job'
+                  WHEN event_source = 'lightsail.amazonaws.com' THEN 'lightsail-instance' ELSE 'eks-cluster' END AS kind,
+                  CASE WHEN event_name LIKE 'Start%' THEN 'running' WHEN event_name IN ('StopNotebookInstance', 'StopInstance')
+                       THEN 'stopped' ELSE 'ended' END AS state,
+                  coalesce(json_extract_string(record, '$.requestParameters.notebookInstanceName'),
+                           json_extract_string(record, '$.requestParameters.trainingJobName'),
+                           json_extract_string(record, '$.requestParameters.processingJobName'),
+                           json_extract_string(record, '$.requestParameters.transformJobName'),
+                           json_extract_string(record, '$.requestParameters.instanceName'),
+                           json_extract_string(record, '$.requestParameters.name')) AS name
+              FROM stops WHERE event_source IN ('sagemaker.amazonaws.com', 'lightsail.amazonaws.com', 'eks.amazonaws.com'))
+    )
+),
+ev AS (         -- each resource's launch and what followed it, in order
+    SELECT rkey, start_at AS ts, 0 AS ord, 'running' AS state, NULL AS how, false AS inferred FROM res WHERE billing <> 'none'
+    UNION ALL
+    SELECT r.rkey, e.ts, 1, e.state, e.how, e.inferred
+    FROM res r JOIN ends e ON e.region = r.region AND e.kind = r.kind AND e.name = r.name AND e.ts >= r.start_at
+    UNION ALL   -- deleting its cluster ends a task (inferred: the task's own end is not logged)
+    SELECT r.rkey, e.ts, 1, 'ended', 'DeleteCluster', true
+    FROM res r JOIN ends e ON r.kind = 'task' AND e.kind = 'ecs-cluster' AND e.region = r.region AND e.name = r.cluster AND e.ts >= r.start_at
+),
+flow AS (       -- nothing after the first end
+    SELECT *, lag(state) OVER (PARTITION BY rkey ORDER BY ts, ord) AS prev
+    FROM (SELECT *, min(ts) FILTER (WHERE state = 'ended') OVER (PARTITION BY rkey) AS ended_at FROM ev)
+    WHERE ended_at IS NULL OR ts <= ended_at
+),
+turns AS (      -- where it starts or stops running
+    SELECT *, lead(ts) OVER w AS next_at, lead(how) OVER w AS next_how, lead(inferred) OVER w AS next_inferred
+    FROM flow WHERE prev IS NULL OR (state = 'running') <> (prev = 'running')
+    WINDOW w AS (PARTITION BY rkey ORDER BY ts, ord)
+),
+svc_ev AS (     -- a service's desiredCount over time; deleting it or its cluster sets 0 for good
+    SELECT s.launch_event, s.start_at AS ts, 0 AS ord, s.desired AS n, NULL AS how, false AS inferred, false AS final FROM services s
+    UNION ALL
+    SELECT s.launch_event, e.ts, 1, CASE WHEN e.state = 'ended' THEN 0 ELSE greatest(e.n, 0) END, e.how, e.inferred,
+        e.state = 'ended'
+    FROM services s JOIN ends e ON e.region = s.region AND e.ts >= s.start_at
+        AND ((e.kind = 'service' AND e.name = s.cluster || '/' || s.svc) OR (e.kind = 'ecs-cluster' AND e.name = s.cluster))
+),
+svc_seg AS (    -- segments of constant desiredCount
+    SELECT *, lead(ts) OVER w AS seg_end, lead(how) OVER w AS end_how, lead(inferred) OVER w AS end_inferred,
+        row_number() OVER w AS seg
+    FROM (SELECT *, min(ts) FILTER (WHERE final) OVER (PARTITION BY launch_event) AS final_at FROM svc_ev)
+    WHERE (final_at IS NULL OR ts <= final_at) AND n IS NOT NULL
+    WINDOW w AS (PARTITION BY launch_event ORDER BY ts, ord)
+),
+svc_slots AS (  -- task slot k runs while desiredCount > k
+    SELECT launch_event, slot, min(ts) AS span_start,
+        CASE WHEN bool_or(seg_end IS NULL) THEN NULL ELSE max(seg_end) END AS span_end,
+        arg_max(end_how, seg) AS end_how, arg_max(end_inferred, seg) AS end_inferred
+    FROM (SELECT *, seg - row_number() OVER (PARTITION BY launch_event, slot ORDER BY seg) AS island
+          FROM svc_seg, unnest(range(least(n, 10000))) AS r(slot))
+    GROUP BY launch_event, slot, island
+),
+spans AS (      -- every running span with what it is
+    SELECT r.region, r.service, r.kind, r.resource_id, r.item, r.market, r.billing, r.vcpu, r.gb, r.cap_at, r.note,
+        r.launched_by, r.launch_event, t.ts AS span_start, t.next_at AS span_end, t.next_how AS end_how,
+        coalesce(t.next_inferred, false) AS end_inferred
+    FROM turns t JOIN res r USING (rkey)
+    WHERE t.state = 'running'
+    UNION ALL
+    SELECT region, service, kind, resource_id, item, market, billing, vcpu, gb, cap_at, note, launched_by, launch_event,
+        start_at, NULL, NULL, false
+    FROM res WHERE billing = 'none'
+    UNION ALL
+    SELECT s.region, 'fargate', 'service-task', s.arn || '#' || (x.slot + 1),
+        CASE WHEN lower(s.arch) = 'arm64' THEN 'linux-arm64' ELSE 'linux-x86_64' END,
+        CASE WHEN s.cp = 'FARGATE_SPOT' THEN 'spot' ELSE 'on-demand' END, 'fargate', ecs_vcpu(s.cpu), ecs_gb(s.memory), NULL,
+        'service: its tasks'' starts are not logged; desiredCount tasks counted from CreateService',
+        s.launched_by, s.launch_event, x.span_start, x.span_end, x.end_how, coalesce(x.end_inferred, false)
+    FROM svc_slots x JOIN services s USING (launch_event)
+),
+timed AS (      -- the span's end: hi (the estimate) and lo (where the end is not logged: the one-minute minimum)
+    SELECT *,
+        CASE WHEN billing = 'none' THEN NULL
+             WHEN span_end IS NOT NULL THEN span_end
+             WHEN cap_at IS NOT NULL AND cap_at < (SELECT until FROM lim) THEN cap_at
+             ELSE (SELECT until FROM lim) END AS hi_end,
+        span_end IS NULL AND billing <> 'none' AND (cap_at IS NULL OR cap_at > (SELECT until FROM lim)) AS still_running,
+        CASE WHEN billing = 'none' THEN NULL
+             WHEN span_end IS NOT NULL AND NOT end_inferred THEN 'ended: ' || end_how
+             WHEN span_end IS NOT NULL THEN 'ended by ' || end_how || ' (inferred): range from the one-minute minimum'
+             WHEN kind = 'spot-request' THEN 'spot request, fulfilment not logged: range from nothing to --until'
+             WHEN cap_at IS NOT NULL AND cap_at < (SELECT until FROM lim)
+                 THEN 'no end logged: at most its MaxRuntimeInSeconds; range from the one-minute minimum'
+             ELSE 'no end logged by --until: range from the one-minute minimum' END AS span_basis
+    FROM spans
+),
+secs AS (
+    SELECT *,
+        CASE WHEN hi_end IS NOT NULL THEN greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0) END AS run_s,
+        CASE WHEN hi_end IS NULL THEN NULL
+             WHEN span_end IS NOT NULL AND NOT end_inferred THEN greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0)
+             WHEN kind = 'spot-request' THEN 0
+             ELSE least(60, greatest((epoch_us(hi_end) - epoch_us(span_start)) / 1e6, 0)) END AS run_lo_s
+    FROM timed
+),
+billed AS (     -- Fargate: per second, at least a minute
+    SELECT *,
+        CASE WHEN billing = 'fargate' THEN greatest(run_s, 60) ELSE run_s END AS bill_s,
+        CASE WHEN billing = 'fargate' THEN greatest(run_lo_s, 60) ELSE run_lo_s END AS bill_lo_s
+    FROM secs
+),
+price_rows AS (  -- the prices given, or (NULL) trailhound's own table, price_table
+    SELECT * FROM (
+        SELECT p.service, p.region, p.item, coalesce(p.market, 'on-demand') AS market, p.unit, p.usd, p.source, coalesce(p.rank, 0) AS rank
+        FROM (SELECT unnest(from_json(prices::JSON, '[{"service":"VARCHAR","region":"VARCHAR","item":"VARCHAR","market":"VARCHAR",
+                     "unit":"VARCHAR","usd":"DOUBLE","source":"VARCHAR","rank":"INTEGER"}]')) AS p)
+        WHERE prices IS NOT NULL
+        UNION ALL
+        SELECT service, region, item, market, unit, usd, source, 0 FROM price_table WHERE prices IS NULL
+    )
+    WHERE usd IS NOT NULL AND usd >= 0 AND isfinite(usd)
+),
+needs AS (SELECT DISTINCT b.service, b.region, b.item, b.market, u.unit
+          FROM (SELECT DISTINCT service, region, item, market, billing FROM billed WHERE billing <> 'none') b,
+              unnest(CASE b.billing WHEN 'fargate' THEN ['vcpu-hour', 'gb-hour'] ELSE ['hour'] END) AS u(unit)),
+picked AS (     -- the region's own price (spot, then on-demand), else us-east-1's on-demand
+    SELECT n.*, p.usd, p.source, p.region AS price_region, p.market AS price_market
+    FROM needs n JOIN price_rows p ON p.service = n.service AND p.item = n.item AND p.unit = n.unit
+        AND (p.region = n.region OR (p.region = 'us-east-1' AND p.market = 'on-demand'))
+        AND (p.market = n.market OR p.market = 'on-demand')
+    QUALIFY row_number() OVER (PARTITION BY n.service, n.region, n.item, n.market, n.unit
+        ORDER BY p.region = n.region DESC, p.market = n.market DESC, p.rank, p.source, p.usd) = 1
+),
+rates AS (
+    SELECT service, region, item, market,
+        max(usd) FILTER (WHERE unit = 'hour') AS rate_hour,
+        max(usd) FILTER (WHERE unit = 'vcpu-hour') AS rate_vcpu,
+        max(usd) FILTER (WHERE unit = 'gb-hour') AS rate_gb,
+        bool_or(price_region <> region) AS estimated, bool_or(price_market <> market) AS spot_at_on_demand,
+        string_agg(DISTINCT source, '; ' ORDER BY source) AS price_source
+    FROM picked GROUP BY ALL
+)
+SELECT b.region, b.service,
+    CASE WHEN b.billing = 'fargate' THEN coalesce(plain_number(b.vcpu) || ' vCPU / ' || plain_number(b.gb) || ' GB', 'unknown size')
+             || CASE WHEN b.item = 'linux-arm64' THEN ' arm64' ELSE '' END
+         ELSE coalesce(b.item, 'unknown type') END AS resource_type,
+    b.market, b.kind, b.resource_id, b.launched_by, b.launch_event, b.span_start, b.hi_end AS span_end,
+    b.still_running, b.span_basis, b.note,
+    b.bill_s AS seconds, b.bill_lo_s AS seconds_low, b.vcpu, b.gb,
+    r.rate_hour, r.rate_vcpu, r.rate_gb,
+    CASE b.billing WHEN 'hour' THEN b.bill_s / 3600 * r.rate_hour
+                   WHEN 'fargate' THEN b.bill_s / 3600 * (b.vcpu * r.rate_vcpu + b.gb * r.rate_gb) END AS usd,
+    CASE b.billing WHEN 'hour' THEN b.bill_lo_s / 3600 * r.rate_hour
+                   WHEN 'fargate' THEN b.bill_lo_s / 3600 * (b.vcpu * r.rate_vcpu + b.gb * r.rate_gb) END AS usd_low,
+    CASE b.billing WHEN 'hour' THEN 24 * r.rate_hour
+                   WHEN 'fargate' THEN 24 * (b.vcpu * r.rate_vcpu + b.gb * r.rate_gb) END AS usd_per_day,
+    r.price_source,
+    CASE WHEN b.billing = 'none' THEN 'not priced'
+         WHEN (b.billing = 'hour' AND r.rate_hour IS NULL) OR (b.billing = 'fargate' AND (r.rate_vcpu IS NULL OR r.rate_gb IS NULL))
+             THEN 'price unknown'
+         ELSE concat_ws(', ',
+             CASE WHEN b.market = 'spot' AND r.spot_at_on_demand THEN 'spot: upper bound at the on-demand rate'
+                  WHEN b.market = 'spot' THEN 'spot price' ELSE 'on-demand' END,
+             CASE WHEN r.estimated THEN 'estimated (us-east-1 rate)' END) END AS price_basis,
+    (SELECT until FROM lim) AS until
+FROM billed b
+LEFT JOIN rates r ON r.service = b.service AND r.region = b.region AND r.item = b.item AND r.market = b.market
+);

@@ -264,6 +264,21 @@ CREATE TABLE IF NOT EXISTS history_cursors (
     updated_at   TIMESTAMPTZ NOT NULL
 );
 
+-- Prices the AWS Price List Query API gave (query cost --prices live), kept so that the
+-- same types and regions are not asked for again. No schema version: the table is created
+-- when missing, and older stores simply have none.
+CREATE TABLE IF NOT EXISTS price_cache (
+    service    VARCHAR NOT NULL,  -- ec2, fargate
+    region     VARCHAR NOT NULL,
+    item       VARCHAR NOT NULL,  -- instance type; Fargate: linux-x86_64, linux-arm64
+    market     VARCHAR NOT NULL,  -- on-demand, spot
+    unit       VARCHAR NOT NULL,  -- hour, vcpu-hour, gb-hour
+    usd        DOUBLE NOT NULL,
+    source     VARCHAR NOT NULL,  -- the API and the price's publication date
+    fetched_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (service, region, item, market, unit)
+);
+
 INSERT INTO meta VALUES ('schema_version', '4') ON CONFLICT DO NOTHING;
 -- A version 2 store has what version 3 adds once the statements above have run (upgrade_4.sql
 -- then takes it to version 4).

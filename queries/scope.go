@@ -59,7 +59,7 @@ func NewScoped(ctx context.Context, db *sql.DB, p Params) (*Scoped, error) {
 
 // Run runs canned query q in the scope; its rows are the caller's to close.
 func (s *Scoped) Run(ctx context.Context, q Query) (*sql.Rows, error) {
-	rows, err := s.conn.QueryContext(ctx, q.SQL, q.args(s.p)...)
+	rows, err := s.conn.QueryContext(ctx, q.sqlFor(s.p), q.args(s.p)...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.Name, err)
 	}

@@ -70,6 +70,9 @@ type atk struct {
 	taskArns  map[string][]string
 	inst      map[string][]string // launched instance ids per region
 	milestone []Milestone
+	runs      []*ComputeRun            // what ran, for the manifest
+	svcRuns   map[string][]*ComputeRun // region -> the ECS service's task slots
+	instRuns  map[string]*ComputeRun   // instance id -> its run
 }
 
 func hostFor(src, region string) string {
@@ -131,7 +134,8 @@ func (g *gen) planAttack() {
 	rd := newRenderer(g)
 	rd.reseed(mix(g.o.Seed, 0xa77ac4))
 	at := &atk{g: g, a: a, rd: rd, r: rd.r, m: &g.m,
-		taskArns: map[string][]string{}, inst: map[string][]string{}}
+		taskArns: map[string][]string{}, inst: map[string][]string{},
+		svcRuns: map[string][]*ComputeRun{}, instRuns: map[string]*ComputeRun{}}
 	m := &g.m
 	m.Account = a.id
 	m.LeakedKey = a.ownerKey
@@ -181,6 +185,12 @@ func (g *gen) planAttack() {
 		})
 	}
 	slices.Sort(m.InstanceIDs)
+	for _, i := range at.runs {
+		m.ComputeRuns = append(m.ComputeRuns, *i)
+	}
+	slices.SortFunc(m.ComputeRuns, func(x, y ComputeRun) int {
+		return strings.Compare(x.Region+"\x00"+x.Service+"\x00"+x.Type+"\x00"+x.ID, y.Region+"\x00"+y.Service+"\x00"+y.Type+"\x00"+y.ID)
+	})
 
 	m.IncidentEvents = len(g.attack)
 	uas := map[string]bool{}
@@ -612,6 +622,11 @@ func (at *atk) sweep(t int64, s1 ident) {
 				run(20, "Client.VcpuLimitExceeded", vcpuMsg(n*4))
 			}
 			ids := run(n, "", "")
+			for _, id := range ids {
+				r := &ComputeRun{Region: region, Service: "ec2", Type: instanceType, ID: id, VCPU: 4, Start: time.Unix(rt, 0).UTC()}
+				at.runs = append(at.runs, r)
+				at.instRuns[id] = r
+			}
 			m.RunInstances[region] += len(ids)
 			at.inst[region] = ids
 			m.InstanceIDs = append(m.InstanceIDs, ids...)

@@ -17,6 +17,7 @@ const (
 	ecsMemory  = "32768"
 	ecsRegions = 12
 	ecsWaves   = 17
+	ecsSize    = "16 vCPU / 32 GB" // ecsCPU and ecsMemory as query cost names them
 )
 
 // ecsNet writes networkConfiguration.
@@ -281,6 +282,8 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		m.ECSTasks[region] += count
 		m.ECSTasksByHour[time.Unix(rt-rt%3600, 0).UTC().Format(time.RFC3339)] += count
 		for _, id := range ids {
+			at.runs = append(at.runs, &ComputeRun{Region: region, Service: "fargate", Type: ecsSize, ID: id, VCPU: 16, MemoryGB: 32,
+				Start: time.Unix(rt, 0).UTC()})
 			arn := "arn:aws:ecs:" + region + ":" + a.id + ":task/" + cluster + "/" + id
 			at.taskArns[region] = append(at.taskArns[region], arn)
 			m.LeftRunning = append(m.LeftRunning, Resource{region, "ecs", "task", arn}) // the owner never stops it
@@ -467,6 +470,12 @@ func (at *atk) ecsRegion(tp *int64, wave int, region, cluster, command string, s
 		}
 		at.commit(true)
 		m.ECSServiceDesired[region] += desired
+		for i := 0; i < desired; i++ {
+			r := &ComputeRun{Region: region, Service: "fargate", Type: ecsSize, ID: svcArn + "#" + strconv.Itoa(i+1), VCPU: 16, MemoryGB: 32,
+				Start: time.Unix(rc.t, 0).UTC()}
+			at.runs = append(at.runs, r)
+			at.svcRuns[region] = append(at.svcRuns[region], r)
+		}
 		m.CleanedUp = append(m.CleanedUp, Resource{region, "ecs", "service", svcArn}) // the owner deletes it
 		for i := 0; i < desired; i++ {
 			follow(rc.t+at.gap(30, 240), hexN(at.r, 32))
@@ -649,6 +658,9 @@ func (at *atk) contain(t int64) {
 			continue
 		}
 		rc := call("ec2.amazonaws.com", "TerminateInstances", region, 10, 40)
+		for _, id := range ids {
+			at.instRuns[id].End = time.Unix(rc.t, 0).UTC()
+		}
 		reqID := rc.reqID
 		rc.req = func(w *jw) {
 			w.ko("instancesSet")
@@ -693,6 +705,9 @@ func (at *atk) contain(t int64) {
 		cluster := clusterArn[len("arn:aws:ecs:"+region+":"+a.id+":cluster/"):]
 		running := m.ECSServiceDesired[region]
 		rc := call("ecs.amazonaws.com", "DeleteService", region, 10, 40)
+		for _, r := range at.svcRuns[region] {
+			r.End = time.Unix(rc.t, 0).UTC()
+		}
 		rc.req = func(w *jw) {
 			w.ks("cluster", cluster)
 			w.ks("service", svc)

@@ -154,6 +154,21 @@ type Manifest struct {
 	LeftRunning []Resource
 	CleanedUp   []Resource
 	Milestones  []Milestone
+
+	// ComputeRuns is every compute resource the attacker ran, from its launch to the event of
+	// the owner's cleanup that ended it (End zero: nothing ended it, it still runs): the EC2
+	// instances (RunInstances to TerminateInstances), the RunTask Fargate tasks (never
+	// stopped) and each ECS service's desiredCount task slots (CreateService to
+	// DeleteService). Sorted by region, service, type, id.
+	ComputeRuns []ComputeRun
+}
+
+// ComputeRun is one compute resource and when it ran. Service is ec2 or fargate; Type the
+// instance type or the Fargate size as query cost writes it ("16 vCPU / 32 GB").
+type ComputeRun struct {
+	Region, Service, Type, ID string
+	VCPU, MemoryGB            float64 // MemoryGB 0 for EC2 (CloudTrail does not say)
+	Start, End                time.Time
 }
 
 // Resource is something the attacker created, named as a delete call would name it: an
