@@ -160,7 +160,8 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{m.LeakedKey, "## lineage", "## compute-launches", "## iam-changes", "## left-running",
-		"## aws-markers", m.QuarantinePolicy, "## cost-total", "Estimated cost of the compute launched in this scope: USD "} {
+		"## aws-markers", m.QuarantinePolicy, "## cost-total", "Estimated cost of the compute launched in this scope: USD ",
+		"## integrity", "no tampering or loss found", fmt.Sprintf(" of %d digest signatures valid", m.DigestFiles)} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

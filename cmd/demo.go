@@ -17,6 +17,7 @@ import (
 	"github.com/trailhound/trailhound/ingest"
 	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/verify"
 )
 
 type demoOptions struct {
@@ -26,6 +27,7 @@ type demoOptions struct {
 	Seed          uint64
 	DuplicateRate float64
 	GenerateOnly  bool
+	Tamper        bool
 }
 
 func newDemoCmd(e *env) *cobra.Command {
@@ -46,7 +48,14 @@ the owner's cleanup, what the compute cost at public list prices, and what AWS i
 
 The demo writes only under --out: never into --db or TRAILHOUND_DB, which hold real cases.
 --out must be empty, new, or an earlier demo's, which is replaced whole (so two seeds never
-mix in one store).`,
+mix in one store).
+
+The trail's digests are signed and chained as CloudTrail's are, with a published demo key
+whose public half is written to --out/public-keys.json (as 'aws cloudtrail list-public-keys'
+prints it); the demo verifies the store with it ('trailhound verify'). --tamper changes the
+trail after it is written, as an attacker with write access to the bucket would: it drops the
+attacker's RunInstances record from its log file in eu-west-3 and deletes another log file,
+so that verify has something to find.`,
 		Example: `  trailhound demo
   trailhound demo --out /tmp/incident --events 200000`,
 		Args: cobra.NoArgs,
@@ -79,6 +88,7 @@ mix in one store).`,
 	f.Uint64Var(&opts.Seed, "seed", 1, "random seed: the same seed gives the same files")
 	f.Float64Var(&opts.DuplicateRate, "duplicates", 0.01, "fraction of records CloudTrail delivers twice")
 	f.BoolVar(&opts.GenerateOnly, "generate-only", false, "write the tree and stop (for benchmarks)")
+	f.BoolVar(&opts.Tamper, "tamper", false, "tamper with the written trail (a record dropped, a log file deleted) for verify to find")
 	return c
 }
 
@@ -146,6 +156,20 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	}
 	fmt.Fprintf(e.err, "generated %d records (%d distinct events) in %d log files and %d digest files under %s; the leaked key is %s\n",
 		m.Records, m.DistinctEvents, m.Files, m.DigestFiles, trail, m.LeakedKey)
+	keys := filepath.Join(opts.Out, "public-keys.json")
+	if err := os.WriteFile(keys, synth.PublicKeysJSON(m), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", keys, err)
+	}
+	if opts.Tamper {
+		changed, err := synth.Tamper(trail, m, synth.Tampering{Edit: 1, EditContaining: `"eventName":"RunInstances"`,
+			EditRegion: "eu-west-3", Delete: 1, Seed: opts.Seed})
+		if err != nil {
+			return err
+		}
+		for _, c := range changed {
+			fmt.Fprintf(e.err, "tampered: %s (%s)\n", c.Key, c.Kind)
+		}
+	}
 	if opts.GenerateOnly {
 		return nil
 	}
@@ -153,7 +177,7 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 		ingest.Options{Command: "demo: ingest files " + trail}); err != nil {
 		return err
 	}
-	st, err := queries.Open(ctx, e.db, queries.OpenOptions{ReadOnly: true})
+	st, err := queries.Open(ctx, e.db, queries.OpenOptions{}) // read-write: verify records its findings
 	if err != nil {
 		return err
 	}
@@ -183,6 +207,9 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 	if err := printCanned(ctx, e, st, "aws-markers", queries.Params{}, "what AWS itself did (never the attacker)"); err != nil {
 		return err
 	}
+	if err := printIntegrity(ctx, w, e, st, keys); err != nil {
+		return err
+	}
 	pack, err := writePack(ctx, e, st, filepath.Join(opts.Out, "evidence-pack"), p)
 	if err != nil {
 		return err
@@ -193,6 +220,38 @@ func runDemo(ctx context.Context, e *env, opts demoOptions) error {
 		fmt.Fprintf(w, "(To type trailhound instead of %s: go install ./cmd/trailhound, with $(go env GOPATH)/bin on your PATH.)\n", goRunCommand)
 	}
 	return nil
+}
+
+// printIntegrity verifies the store against the trail's digests and prints the tampering
+// findings, and what the events of the tampered files were.
+func printIntegrity(ctx context.Context, w io.Writer, e *env, st *queries.Store, keysFile string) error {
+	keys, err := verify.ReadPublicKeysFile(keysFile)
+	if err != nil {
+		return err
+	}
+	sum, err := verify.Run(ctx, st, verify.Options{Keys: keys, KeysGiven: true}, e.logger())
+	if err != nil && !errors.Is(err, verify.ErrTampering) {
+		return err
+	}
+	fmt.Fprintf(w, "## integrity: the store against CloudTrail's signed digests (%s --db %s verify --public-keys %s)\n",
+		e.selfCommand(), shellQuote(e.db), shellQuote(keysFile))
+	fmt.Fprintf(w, "  %d of %d digest signatures valid (the newest of each region's chain has its signature only in S3 metadata: unverifiable in a copy)\n",
+		sum.DigestsValid, sum.Digests)
+	fmt.Fprintf(w, "  %d of %d log files verified, %d match only unverifiable digests\n", sum.LogFilesVerified, sum.LogFiles, sum.LogFilesUnverified)
+	if sum.Tampering == 0 {
+		fmt.Fprint(w, "  no tampering or loss found\n\n")
+		return nil
+	}
+	rows, err := st.DB.QueryContext(ctx, `SELECT kind, region, object, detail FROM verify_findings WHERE tampering
+		ORDER BY kind, region, object`)
+	if err != nil {
+		return fmt.Errorf("read verify_findings: %w", err)
+	}
+	if err := e.writeResult(rows, queries.FormatTable, outputOptions{}, "'verify --format json' shows them whole"); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return printCanned(ctx, e, st, "tampered-events", queries.Params{}, "the events those files hold (query tampered-events)")
 }
 
 // printCanned prints a canned query's result as a table under a heading.

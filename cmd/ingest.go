@@ -162,6 +162,9 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	if s.OutsideWindow > 0 {
 		fmt.Fprintf(w, "outside window:  %d (eventTime outside --from/--to; not stored)\n", s.OutsideWindow)
 	}
+	if s.TrailingData > 0 {
+		fmt.Fprintf(w, "trailing data:   %d files with bytes after their gzip stream (not read; trailhound verify reports them)\n", s.TrailingData)
+	}
 	fmt.Fprintf(w, "files rejected:  %d\n", len(s.Rejected))
 	for _, r := range s.Rejected {
 		fmt.Fprintf(w, "  %s: %s\n", queries.DisplayText(r.URI), queries.DisplayText(r.Reason))

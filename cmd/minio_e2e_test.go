@@ -74,6 +74,12 @@ func startMinIO(t *testing.T) (endpoint, user, password string) {
 // trailhound itself only reads).
 func uploadTree(t *testing.T, c *s3.Client, bucket, dir string) {
 	t.Helper()
+	uploadTreeMeta(t, c, bucket, dir, nil)
+}
+
+// uploadTreeMeta is uploadTree with user metadata (x-amz-meta-*) for the keys meta names.
+func uploadTreeMeta(t *testing.T, c *s3.Client, bucket, dir string, meta map[string]map[string]string) {
+	t.Helper()
 	ctx := t.Context()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ func uploadTree(t *testing.T, c *s3.Client, bucket, dir string) {
 				return err
 			}
 			_, err = c.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String(bucket),
-				Key: aws.String(filepath.ToSlash(rel)), Body: bytes.NewReader(b)})
+				Key: aws.String(filepath.ToSlash(rel)), Body: bytes.NewReader(b), Metadata: meta[filepath.ToSlash(rel)]})
 			return err
 		})
 		return nil
@@ -169,6 +175,57 @@ func TestIngestS3MinIO(t *testing.T) {
 	code, _, stderr = trailhound(t, "--db", db, "ingest", "s3", "s3://victim-trail/org-trail", "--from", from, "--to", to)
 	if code != ExitOK || !strings.Contains(stderr, " 0 GET") {
 		t.Errorf("second run: exit %d, want no GET:\n%s", code, stderr)
+	}
+}
+
+// TestVerifyMinIO: the trail through a real S3 server, each digest's signature in its
+// object metadata as CloudTrail puts it: ingest s3 records it, and every digest verifies,
+// the newest of each chain too, with every log file.
+func TestVerifyMinIO(t *testing.T) {
+	endpoint, user, password := startMinIO(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
+	t.Setenv("AWS_ACCESS_KEY_ID", user)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", password)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ENDPOINT_URL_S3", endpoint)
+
+	dir := t.TempDir()
+	m, err := synth.Generate(context.Background(), dir, synth.Options{Seed: 23, Events: 4000, Prefix: "trail", Bucket: "signed-trail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]map[string]string{}
+	for k, sig := range m.DigestSignatures {
+		meta[k] = map[string]string{"signature": sig, "signature-algorithm": "SHA256withRSA"}
+	}
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider(user, password, "")})
+	uploadTreeMeta(t, c, "signed-trail", dir, meta)
+	keys := filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(keys, synth.PublicKeysJSON(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	db := filepath.Join(t.TempDir(), "case.duckdb")
+	from := m.From.Truncate(24 * time.Hour).Format("2006-01-02")
+	to := m.To.Add(time.Hour).Format(time.RFC3339)
+	if code, _, stderr := trailhound(t, "--db", db, "ingest", "s3", "s3://signed-trail/trail", "--from", from, "--to", to); code != ExitOK {
+		t.Fatalf("ingest: exit %d\n%s", code, stderr)
+	}
+	if n := sqlInt(t, db, "SELECT count(*) FROM digests WHERE signature IS NOT NULL AND signature_algorithm = 'SHA256withRSA'"); n != m.DigestFiles {
+		t.Errorf("%d digests with their signature recorded, generator wrote %d", n, m.DigestFiles)
+	}
+	code, stdout, stderr := trailhound(t, "--db", db, "verify", "--public-keys", keys, "--format", "csv")
+	want := fmt.Sprintf("digests:         %d checked: %d signatures valid, 0 unverifiable, 0 invalid", m.DigestFiles, m.DigestFiles)
+	wantLogs := fmt.Sprintf("log files:       %d: %d verified, 0 match only unverifiable digests, 0 not covered", m.Files, m.Files)
+	if code != ExitOK || !strings.Contains(stderr, want) || !strings.Contains(stderr, wantLogs) {
+		t.Errorf("verify: exit %d, want %q and %q\n%s", code, want, wantLogs, stderr)
+	}
+	if strings.TrimSpace(stdout) != "kind,tampering,region,object,listed_by,delivered,expected,actual,detail" {
+		t.Errorf("findings on a clean trail:\n%s", stdout)
 	}
 }
 

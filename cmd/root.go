@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trailhound/trailhound/ingest"
+	"github.com/trailhound/trailhound/queries/verify"
 )
 
 // Exit codes.
@@ -24,6 +25,7 @@ const (
 	ExitFailure     = 1
 	ExitUsage       = 2
 	ExitPartial     = 3 // some inputs could not be read; the rest were stored
+	ExitTampered    = 4 // verify found tampering or loss
 	ExitInterrupted = 130
 )
 
@@ -96,6 +98,8 @@ func report(e *env, c *cobra.Command, err error) int {
 	case errors.Is(err, ingest.ErrPartial):
 		fmt.Fprintf(e.err, "partial: %v\n", err)
 		return ExitPartial
+	case errors.Is(err, verify.ErrTampering):
+		return ExitTampered // the findings and the summary say what
 	}
 	fmt.Fprintf(e.err, "Error: %v\n", err)
 	var h *ingest.AWSHint
@@ -163,7 +167,8 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs, warnings and notes go to stderr; error leaves only errors)")
 	root.RegisterFlagCompletionFunc("log-level", completeFixed("debug", "info", "warn", "error"))
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e), newVersionCmd(), newDetectCmd(e))
+	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e),
+		newVerifyCmd(e), newVersionCmd(), newDetectCmd(e))
 	return root
 }
 

@@ -502,6 +502,17 @@ func (ss Sources) List(ctx context.Context, out chan<- Object) error {
 	return errors.Join(errs...)
 }
 
+// ScanWindows gathers the windows of the sources that read S3 windows whole.
+func (ss Sources) ScanWindows() []ScanWindow {
+	var out []ScanWindow
+	for _, s := range ss {
+		if w, ok := s.(windowedSource); ok {
+			out = append(out, w.ScanWindows()...)
+		}
+	}
+	return out
+}
+
 // Listed sums what the sources have listed.
 func (ss Sources) Listed() (objects, bytes int64) {
 	for _, s := range ss {

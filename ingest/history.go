@@ -414,7 +414,7 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				Kind: "history",
 				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
 					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
-				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw}, nil },
+				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
 				Size:   int64(len(raw)),
 				Cursor: &cur,
 			}

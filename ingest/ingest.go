@@ -60,6 +60,22 @@ type Source interface {
 	List(ctx context.Context, out chan<- Object) error
 }
 
+// ScanWindow is a part of an S3 trail that an ingest listed whole: every object under
+// Prefix (of the accounts, organizations and regions named, or all) whose name puts
+// its delivery in [From, To). It is recorded in ingest_windows once the ingest has
+// finished, so trailhound verify can tell a log file a digest lists that should be in
+// the store (missing) from one the ingest never looked for (not ingested).
+type ScanWindow struct {
+	Prefix                    string // s3://BUCKET/[PREFIX/]AWSLogs/
+	Accounts, Regions, OrgIDs []string
+	From, To                  time.Time
+}
+
+// windowedSource is a Source that knows the windows it reads whole.
+type windowedSource interface {
+	ScanWindows() []ScanWindow
+}
+
 // Options tunes Run.
 type Options struct {
 	Command string // recorded in ingest_runs, e.g. "ingest files ./logs"
@@ -94,7 +110,10 @@ type Summary struct {
 	EventsNew     int64 // events stored for the first time
 	EventsPresent int64 // records whose eventID was already stored
 	OutsideWindow int64 // records dropped because their eventTime is outside [From, To)
-	Rejected      []Rejection
+	// TrailingData counts gzipped objects with bytes after their gzip stream (not read:
+	// CloudTrail never writes them; trailhound verify reports each such log file).
+	TrailingData int
+	Rejected     []Rejection
 	// BadRecords are parts of objects that were stored without them: lines of a JSON
 	// Lines file that are not whole events, records over the per-record limit.
 	BadRecords []Rejection
@@ -147,6 +166,9 @@ type item struct {
 	// (both given back once the writer has staged it).
 	hold   *hold
 	weight int64
+	// meta is the object's metadata where its source has some (an S3 object's
+	// x-amz-meta-* values: a digest's signature).
+	meta map[string]string
 }
 
 // done gives back the memory the item held.
@@ -161,7 +183,9 @@ const queueBytes = 32 << 20
 type knownFile struct {
 	sha256, etag string
 	records      int64
-	complete     bool // no record was left out by a time window, or rejected
+	// complete: no record was left out by a time window, or rejected, and what verify
+	// needs was recorded (a file read before content hashes existed is read again).
+	complete bool
 }
 
 // Run reads every object of src into the store. It returns ErrPartial (wrapped) when some
@@ -274,6 +298,9 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	if werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
 		werr = listErr
 	}
+	if ws, ok := src.(windowedSource); ok && werr == nil && !sum.Interrupted {
+		w.windows = ws.ScanWindows() // read whole: verify may call what is absent from them missing
+	}
 	if err := w.finish(wctx, &sum); err != nil && werr == nil {
 		werr = err
 	}
@@ -330,6 +357,11 @@ func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Lo
 	}
 	sum.Records += int64(len(it.dec.Records))
 	sum.OutsideWindow += it.outside
+	if it.p.Trailing > 0 {
+		sum.TrailingData++
+		log.Warn("bytes after the end of the gzip stream: not read (trailhound verify reports the file)",
+			"uri", it.obj.URI, "bytes", it.p.Trailing)
+	}
 	res, err := w.store(ctx, it)
 	sum.EventsNew += res.New
 	sum.EventsPresent += res.Present
@@ -400,6 +432,9 @@ func fill(ctx context.Context, it *item, k *knownFile, cpu *semaphore.Weighted, 
 	if err != nil {
 		return err
 	}
+	if m, ok := rc.(interface{ Metadata() map[string]string }); ok {
+		it.meta = m.Metadata()
+	}
 	stored, err := readStored(rc, opts.MaxDecompressed)
 	rc.Close()
 	if err != nil {
@@ -437,9 +472,11 @@ func fill(ctx context.Context, it *item, k *knownFile, cpu *semaphore.Weighted, 
 		if big {
 			hh = nil // the whole budget is held
 		}
-		if content, err = gunzip(stored, opts.MaxDecompressed, hh, measured); err != nil {
+		g, err := gunzip(stored, opts.MaxDecompressed, hh, measured)
+		if err != nil {
 			return err
 		}
+		content, it.p.ContentSHA256, it.p.Trailing = g.content, g.sha256, g.trailing
 		stored = nil
 	}
 	c := int64(len(content))
@@ -491,6 +528,7 @@ func keepWindow(d *Decoded, from, to time.Time) int64 {
 // loadKnownFiles lists the objects already stored, so unchanged ones are not decoded again.
 func loadKnownFiles(ctx context.Context, st *queries.Store) (map[string]knownFile, error) {
 	rows, err := st.DB.QueryContext(ctx, `SELECT uri, sha256, coalesce(etag, ''), records, outside_window = 0 AND coalesce(records_rejected, 0) = 0
+			AND content_sha256 IS NOT NULL
 		FROM source_files WHERE sha256 IS NOT NULL ORDER BY file_id`)
 	if err != nil {
 		return nil, fmt.Errorf("read source_files: %w", err)

@@ -174,6 +174,19 @@ func (s *S3Source) List(ctx context.Context, out chan<- Object) error {
 	return g.Wait()
 }
 
+// ScanWindows is the window the source reads whole, once List has returned without
+// error: every object under the trail prefix (as narrowed) whose name puts its delivery
+// in [From-1h, To+DeliveryPad), from the first listed day folder on.
+func (s *S3Source) ScanWindows() []ScanWindow {
+	base, n := s.splitPrefix()
+	from := s.o.From.UTC().Add(-time.Hour)
+	if day := s.o.From.UTC().Truncate(24 * time.Hour); from.Before(day) {
+		from = day // the day folder before From's is not listed
+	}
+	return []ScanWindow{{Prefix: "s3://" + s.o.Bucket + "/" + base, Accounts: n.accounts, Regions: n.regions,
+		OrgIDs: n.orgs, From: from, To: s.o.To.UTC().Add(DeliveryPad)}}
+}
+
 type narrowing struct{ orgs, accounts, regions []string }
 
 // splitPrefix separates the trail prefix from any part of the layout the user typed.
@@ -322,14 +335,17 @@ func (s *S3Source) listFailed(ctx context.Context, prefix string, err error, out
 	return unreadable(ctx, out, "s3", "s3://"+s.o.Bucket+"/"+prefix, reason)
 }
 
-// body is an object read whole; readStored takes its buffer without copying.
+// body is an object read whole; readStored takes its buffer without copying. meta is
+// its user metadata (x-amz-meta-*), which holds a digest's signature.
 type body struct {
 	*bytes.Reader
-	b []byte
+	b    []byte
+	meta map[string]string
 }
 
-func (b body) Bytes() []byte { return b.b }
-func (body) Close() error    { return nil }
+func (b body) Bytes() []byte               { return b.b }
+func (b body) Metadata() map[string]string { return b.meta }
+func (body) Close() error                  { return nil }
 
 // get reads one object whole. The SDK retries failed requests; a body cut off mid-read
 // (connection reset, timeout) is fetched again here, with backoff.
@@ -354,7 +370,7 @@ func (s *S3Source) get(ctx context.Context, key string) (io.ReadCloser, error) {
 		b, err := io.ReadAll(out.Body)
 		out.Body.Close()
 		if err == nil {
-			return body{bytes.NewReader(b), b}, nil
+			return body{bytes.NewReader(b), b, out.Metadata}, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil || !retryableRead(err) {

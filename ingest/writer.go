@@ -34,6 +34,7 @@ type writer struct {
 	files   *duckdb.Appender // → staged_files
 	digests *duckdb.Appender // → staged_digests
 	cursors cursorBook       // event-history cursors, written with the batch
+	windows []ScanWindow     // S3 windows read whole, recorded when the run finishes
 
 	runID          int64
 	nextFileID     int64
@@ -65,7 +66,8 @@ const (
 )
 
 var sourceFileColumns = []string{"file_id", "kind", "uri", "size", "sha256", "etag", "last_modified",
-	"shape", "records", "outside_window", "events_new", "read_at", "run_id", "records_rejected"}
+	"shape", "records", "outside_window", "events_new", "read_at", "run_id", "records_rejected",
+	"content_sha256", "trailing_bytes"}
 
 // stagedFile is what the writer remembers of an object staged in the current batch: enough
 // to take it out of the summary if the commit cannot store it.
@@ -693,18 +695,26 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 		}
 	}
 	o := it.obj
+	var trailing any
+	if it.p.Trailing >= 0 {
+		trailing = it.p.Trailing
+	}
 	err := w.files.AppendRow(fileID, o.Kind, o.URI, it.p.Size, nullString(it.p.SHA256), nullString(o.ETag),
 		nullTime(o.LastModified), string(it.dec.Shape), int64(len(it.dec.Records)), it.outside, res.New, w.now(), w.runID,
-		int64(len(it.dec.Bad)))
+		int64(len(it.dec.Bad)), nullString(it.p.ContentSHA256), trailing)
 	if err != nil {
 		return res, fmt.Errorf("stage source file %s: %w", o.URI, err)
 	}
 	w.batch = append(w.batch, stagedFile{id: fileID, uri: o.URI, records: int64(len(it.dec.Records)),
 		outside: it.outside, res: res, digest: it.dec.Digest != nil})
 	if it.dec.Digest != nil {
+		// The digest's bytes exactly as decompressed (its signature covers their hash), and
+		// its S3 object metadata: the signature itself is not in the file.
 		d := it.dec.Digest
 		if err := w.digests.AppendRow(fileID, nullString(d.AccountID), nullTime(d.Start), nullTime(d.End),
-			nullString(d.S3Bucket), nullString(d.S3Object), int64(d.LogFiles), string(d.Content)); err != nil {
+			nullString(d.S3Bucket), nullString(d.S3Object), int64(d.LogFiles), string(d.Content), it.p.Content,
+			nullString(metaValue(it.meta, "signature")), nullString(metaValue(it.meta, "signature-algorithm")),
+			nullString(metaValue(it.meta, "backfill-generation-timestamp"))); err != nil {
 			return res, fmt.Errorf("stage digest %s: %w", o.URI, err)
 		}
 	}
@@ -743,10 +753,27 @@ func (w *writer) reject(ctx context.Context, uri string, part bool, line int, re
 	return nil
 }
 
+// metaValue is an object's user metadata value for name (x-amz-meta-NAME), whatever
+// the case of the key the server returned.
+func metaValue(meta map[string]string, name string) string {
+	if v, ok := meta[name]; ok {
+		return v
+	}
+	for k, v := range meta {
+		if strings.EqualFold(k, name) || strings.EqualFold(k, "x-amz-meta-"+name) {
+			return v
+		}
+	}
+	return ""
+}
+
 // finish commits the last objects and closes the run with its summary. A run whose last
 // commit failed is recorded with what is in the store, not with what was staged.
 func (w *writer) finish(ctx context.Context, s *Summary) error {
 	err := w.commit(ctx)
+	if err == nil {
+		err = w.recordWindows(ctx)
+	}
 	w.settle(s)
 	if err != nil {
 		for _, f := range w.batch { // staged, not stored
@@ -766,6 +793,25 @@ func (w *writer) finish(ctx context.Context, s *Summary) error {
 		uerr = fmt.Errorf("record ingest summary: %w", uerr)
 	}
 	return errors.Join(err, uerr)
+}
+
+// recordWindows records the S3 windows the run read whole (see ScanWindow).
+func (w *writer) recordWindows(ctx context.Context) error {
+	for _, sw := range w.windows {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO ingest_windows (run_id, prefix, accounts, regions, org_ids, name_from, name_to)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, w.runID, sw.Prefix, nonNil(sw.Accounts), nonNil(sw.Regions), nonNil(sw.OrgIDs),
+			sw.From.UTC(), sw.To.UTC()); err != nil {
+			return fmt.Errorf("record the window of %s: %w", sw.Prefix, err)
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // stagingAppender is one of the writer's appenders and the staging table it fills.

@@ -74,7 +74,8 @@ func stripComments(sql string) string {
 }
 
 // storeSQL names the embedded .sql files that belong to the store, not canned queries.
-var storeSQL = map[string]bool{"schema.sql": true, "insert_events.sql": true, "macros.sql": true, "upgrade_2.sql": true}
+var storeSQL = map[string]bool{"schema.sql": true, "insert_events.sql": true, "macros.sql": true,
+	"upgrade_2.sql": true, "upgrade_4.sql": true}
 
 // Canned lists the canned queries, sorted by name (the store's own SQL files are not ones).
 func Canned() ([]Query, error) {

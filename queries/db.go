@@ -51,9 +51,21 @@ var MacrosSQL = macrosFile + "\n" + prices.ViewSQL()
 //go:embed upgrade_2.sql
 var upgrade2SQL string
 
+// upgrade4SQL moves a version 2 or 3 store to version 4 (the integrity columns and tables).
+//
+//go:embed upgrade_4.sql
+var upgrade4SQL string
+
+// upgrades run in order on a store older than their version, after SchemaSQL (which adds
+// the new columns and tables); each sets the store's version.
+var upgrades = []struct {
+	version int
+	sql     string
+}{{2, upgrade2SQL}, {4, upgrade4SQL}}
+
 // SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused;
 // an older one is upgraded when it is opened for writing.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // tempMacros is MacrosSQL with every view and macro made TEMP (per connection).
 var tempMacros = strings.NewReplacer("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO",
@@ -274,9 +286,16 @@ func (s *Store) setUp(ctx context.Context) error {
 	if err := s.DB.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v); err != nil {
 		return fmt.Errorf("read schema version of %s: %w", s.Path, err)
 	}
-	if v == "1" {
-		if _, err := s.DB.ExecContext(ctx, upgrade2SQL); err != nil {
-			return fmt.Errorf("upgrade %s to schema version 2: %w", s.Path, err)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%s has schema version %q: not a trailhound store", s.Path, v)
+	}
+	for _, u := range upgrades {
+		if n < u.version {
+			if _, err := s.DB.ExecContext(ctx, u.sql); err != nil {
+				return fmt.Errorf("upgrade %s to schema version %d: %w", s.Path, u.version, err)
+			}
+			n = u.version
 		}
 		// Version 3 only added columns, which SchemaSQL has added already.
 		if _, err := s.DB.ExecContext(ctx, "UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2'"); err != nil {

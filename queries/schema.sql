@@ -1,4 +1,4 @@
--- trailhound store schema (version 3). Every statement is idempotent: it runs on every open.
+-- trailhound store schema (version 4). Every statement is idempotent: it runs on every open.
 -- All times are TIMESTAMPTZ in UTC. JSON columns hold JSON exactly as CloudTrail wrote it.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -78,9 +78,15 @@ CREATE TABLE IF NOT EXISTS source_files (
     -- Parts of the object not stored (version 3): lines of a JSON Lines file that are not
     -- whole events, records over the per-record limit; each is in ingest_errors. An object
     -- with any is read again by the next ingest.
-    records_rejected BIGINT DEFAULT 0
+    records_rejected BIGINT DEFAULT 0,
+    -- What integrity validation needs (version 4), recorded as the object is read so that
+    -- trailhound verify never reads the files again; NULL in rows read before version 4.
+    content_sha256 VARCHAR,            -- hex SHA-256 of the content: the first gzip stream decompressed (what a CloudTrail digest lists), or the bytes as stored when not gzipped
+    trailing_bytes BIGINT              -- bytes after the end of the first gzip stream (neither decoded nor hashed); NULL when not gzipped
 );
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS records_rejected BIGINT DEFAULT 0;
+ALTER TABLE source_files ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR;
+ALTER TABLE source_files ADD COLUMN IF NOT EXISTS trailing_bytes BIGINT;
 
 -- Which source every event came from (an event delivered twice has two rows).
 CREATE TABLE IF NOT EXISTS event_sources (
@@ -97,8 +103,104 @@ CREATE TABLE IF NOT EXISTS digests (
     digest_s3_bucket    VARCHAR,
     digest_s3_object    VARCHAR,
     log_files           BIGINT,        -- entries in logFiles
-    content             JSON NOT NULL
+    content             JSON NOT NULL, -- as decoded (surrounding space and a BOM trimmed, invalid UTF-8 repaired): raw has the exact bytes
+    -- Version 4: the bytes the signature covers, and the signature, which CloudTrail keeps
+    -- in the S3 object's metadata, not in the file (ingest s3 records it; a local copy has
+    -- none, and verify takes it from the next digest's previousDigestSignature).
+    raw                 BLOB,          -- the digest file decompressed, byte for byte
+    signature           VARCHAR,       -- x-amz-meta-signature (hex), as the object carried it
+    signature_algorithm VARCHAR,       -- x-amz-meta-signature-algorithm (SHA256withRSA)
+    backfill_generated  VARCHAR        -- x-amz-meta-backfill-generation-timestamp (backfill digests)
 );
+ALTER TABLE digests ADD COLUMN IF NOT EXISTS raw BLOB;
+ALTER TABLE digests ADD COLUMN IF NOT EXISTS signature VARCHAR;
+ALTER TABLE digests ADD COLUMN IF NOT EXISTS signature_algorithm VARCHAR;
+ALTER TABLE digests ADD COLUMN IF NOT EXISTS backfill_generated VARCHAR;
+
+-- S3 windows an ingest listed whole (version 4): every object under prefix, of the
+-- accounts, organizations and regions named (empty: all), whose name puts its delivery
+-- in [name_from, name_to). A log file a digest lists inside one is missing when it is not
+-- in the store; outside every window it was just not ingested.
+CREATE TABLE IF NOT EXISTS ingest_windows (
+    run_id    BIGINT NOT NULL,
+    prefix    VARCHAR NOT NULL,    -- s3://bucket/[prefix/]AWSLogs/
+    accounts  VARCHAR[] NOT NULL,
+    regions   VARCHAR[] NOT NULL,
+    org_ids   VARCHAR[] NOT NULL,
+    name_from TIMESTAMPTZ NOT NULL,
+    name_to   TIMESTAMPTZ NOT NULL
+);
+
+-- CloudTrail's public keys (version 4), per region, from ListPublicKeys or a
+-- --public-keys file (region ''), kept so that later verify runs are offline.
+CREATE TABLE IF NOT EXISTS public_keys (
+    region         VARCHAR NOT NULL,   -- '' for a key from a file: matched by fingerprint in any region
+    fingerprint    VARCHAR NOT NULL,   -- as listed (CloudTrail's is the MD5 of value)
+    value          BLOB NOT NULL,      -- DER: PKCS#1 RSAPublicKey (or SubjectPublicKeyInfo)
+    validity_start TIMESTAMPTZ,
+    validity_end   TIMESTAMPTZ,
+    source         VARCHAR NOT NULL,   -- ListPublicKeys, or the file's path
+    fetched_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (region, fingerprint)
+);
+
+-- The last trailhound verify run (version 4): one row per finding (tampering is true for
+-- modifications and losses, false for what could not be checked or was not ingested),
+-- and the verdict on every source file. Each run replaces them.
+CREATE TABLE IF NOT EXISTS verify_runs (
+    run_id      BIGINT NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    last_file_id BIGINT NOT NULL,      -- the newest source file it saw: files read later are not verified
+    digests     BIGINT NOT NULL,
+    digests_valid BIGINT NOT NULL,
+    log_files   BIGINT NOT NULL,
+    log_files_verified BIGINT NOT NULL,
+    tampering   BIGINT NOT NULL,       -- findings of tampering or loss
+    findings    BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verify_findings (
+    kind        VARCHAR NOT NULL,      -- modified, missing, unlisted, trailing-data, unreadable, signature-invalid, previous-hash-mismatch, previous-signature-mismatch, digest-missing; not-ingested, unverifiable, no-digest, chain-restart, digest-moved, needs-reingest
+    tampering   BOOLEAN NOT NULL,
+    account_id  VARCHAR,
+    region      VARCHAR,
+    object      VARCHAR,               -- the S3 URI or path of the object the finding is about
+    file_id     BIGINT,                -- its source_files row, when it is in the store
+    listed_by   VARCHAR,               -- the digest that lists it (or points to it)
+    listed_by_file_id BIGINT,
+    delivered   TIMESTAMPTZ,           -- when CloudTrail delivered the object (from its name; a digest's end time)
+    expected    VARCHAR,               -- hash or signature the digest records
+    actual      VARCHAR,               -- what the store holds
+    detail      VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS verify_files (
+    file_id   BIGINT NOT NULL,
+    verdict   VARCHAR NOT NULL,        -- verified, unverified, modified, unlisted, trailing-data, no-digest, needs-reingest, signature-invalid, unverifiable, invalid, not-applicable
+    tampering BOOLEAN NOT NULL,
+    listed_by VARCHAR,                 -- the digest it was checked against (log files)
+    detail    VARCHAR
+);
+
+-- Each event's integrity: the verdict on every source file it came from (last verify
+-- run). An event whose every source is tampered has only tampered rows.
+CREATE OR REPLACE VIEW event_integrity AS
+SELECT s.event_id, f.file_id, f.uri, v.verdict, v.tampering, v.detail
+FROM event_sources s JOIN source_files f USING (file_id) JOIN verify_files v USING (file_id);
+
+-- The events to mark: those from at least one tampered file (modified, unlisted,
+-- trailing-data), with the verdicts, and whether no verified file corroborates them.
+CREATE OR REPLACE VIEW event_marks AS
+SELECT event_id, list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE tampering) AS verdicts,
+    NOT bool_or(verdict = 'verified') AS uncorroborated
+FROM event_integrity
+GROUP BY event_id
+HAVING bool_or(tampering);
+
+-- Every source file with the last verify's verdict (NULL: read after that run, or an
+-- older read of an object read again), e.g. for a manifest of the files behind a report.
+CREATE OR REPLACE VIEW file_integrity AS
+SELECT f.file_id, f.kind, f.uri, f.sha256, f.content_sha256, v.verdict, v.tampering, v.listed_by, v.detail
+FROM source_files f LEFT JOIN verify_files v USING (file_id);
 
 -- One row per ingest run, with its closing summary.
 CREATE TABLE IF NOT EXISTS ingest_runs (
@@ -177,6 +279,7 @@ CREATE TABLE IF NOT EXISTS price_cache (
     PRIMARY KEY (service, region, item, market, unit)
 );
 
-INSERT INTO meta VALUES ('schema_version', '3') ON CONFLICT DO NOTHING;
--- A version 2 store has what version 3 adds once the statements above have run.
+INSERT INTO meta VALUES ('schema_version', '4') ON CONFLICT DO NOTHING;
+-- A version 2 store has what version 3 adds once the statements above have run (upgrade_4.sql
+-- then takes it to version 4).
 UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,7 +82,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	st = openRO(t, db)
 	var v string
-	if err := st.DB.QueryRow("SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v); err != nil || v != "3" {
+	if err := st.DB.QueryRow("SELECT value FROM meta WHERE key = 'schema_version'").Scan(&v); err != nil || v != strconv.Itoa(queries.SchemaVersion) {
 		t.Fatalf("schema version %q (%v)", v, err)
 	}
 	var cols int

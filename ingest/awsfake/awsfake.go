@@ -1,7 +1,7 @@
 // Package awsfake is an in-process AWS endpoint for tests. It speaks the real wire
 // protocols the SDK uses: CloudTrail (awsJson1.1: LookupEvents with NextToken paging bound
 // to StartTime/EndTime, DescribeTrails, GetTrailStatus), EC2 DescribeRegions and STS
-// GetCallerIdentity (query protocol, XML answers), and S3 (gofakes3, path-style). The
+// GetCallerIdentity (query protocol, XML answers), CloudTrail ListPublicKeys, and S3 (gofakes3, path-style). The
 // region and service of each request are read from its SigV4 credential scope, so one
 // server stands for every region: point AWS_ENDPOINT_URL (or a client's BaseEndpoint) at
 // it. It can throttle (a token bucket per region, or every Nth call), deny a region, or
@@ -59,6 +59,13 @@ func (t Trail) ARN(account string) string {
 	return "arn:aws:cloudtrail:" + t.HomeRegion + ":" + account + ":trail/" + t.Name
 }
 
+// PublicKey is one key of ListPublicKeys.
+type PublicKey struct {
+	Fingerprint        string
+	Value              []byte // DER
+	ValidFrom, ValidTo time.Time
+}
+
 // Server is the fake endpoint. Set its fields before the first request.
 type Server struct {
 	URL     string
@@ -66,6 +73,8 @@ type Server struct {
 	Arn     string
 	Regions []Region
 	Trails  []Trail
+	// PublicKeys are the keys ListPublicKeys returns, by region.
+	PublicKeys map[string][]PublicKey
 
 	// Rate, when positive, is a token bucket per region (burst Burst, default 1) for
 	// LookupEvents: calls beyond it get ThrottlingException, as CloudTrail's 2 per second.
@@ -270,6 +279,10 @@ func (s *Server) serveCloudTrail(w http.ResponseWriter, r *http.Request, region 
 	case "GetTrailStatus":
 		s.count("cloudtrail.GetTrailStatus")
 		s.getTrailStatus(w, body)
+	case "ListPublicKeys":
+		s.count("cloudtrail.ListPublicKeys")
+		s.count("cloudtrail.ListPublicKeys " + region)
+		s.listPublicKeys(w, region, body)
 	default:
 		jsonError(w, http.StatusBadRequest, "UnknownOperationException", action)
 	}
@@ -423,6 +436,41 @@ func (s *Server) getTrailStatus(w http.ResponseWriter, body []byte) {
 		}
 	}
 	jsonError(w, http.StatusBadRequest, "TrailNotFoundException", "Unknown trail: "+in.Name)
+}
+
+// listPublicKeys answers with region's keys whose validity overlaps [StartTime, EndTime]
+// (both default to now, as CloudTrail's do). Value is a blob: base64 in awsJson1.1.
+func (s *Server) listPublicKeys(w http.ResponseWriter, region string, body []byte) {
+	var in struct{ StartTime, EndTime *float64 }
+	if err := json.Unmarshal(body, &in); err != nil {
+		jsonError(w, http.StatusBadRequest, "SerializationException", err.Error())
+		return
+	}
+	now := epoch(time.Now())
+	start, end := now, now
+	if in.StartTime != nil {
+		start = *in.StartTime
+	}
+	if in.EndTime != nil {
+		end = *in.EndTime
+	}
+	if start > end {
+		jsonError(w, http.StatusBadRequest, "InvalidTimeRangeException", "StartTime is after EndTime")
+		return
+	}
+	type key struct {
+		Fingerprint                        string
+		Value                              []byte
+		ValidityStartTime, ValidityEndTime float64
+	}
+	out := struct{ PublicKeyList []key }{PublicKeyList: []key{}}
+	for _, k := range s.PublicKeys[region] {
+		if epoch(k.ValidFrom) <= end && epoch(k.ValidTo) >= start {
+			out.PublicKeyList = append(out.PublicKeyList, key{k.Fingerprint, k.Value, epoch(k.ValidFrom), epoch(k.ValidTo)})
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(out)
 }
 
 // serveQuery answers the query-protocol services: EC2 DescribeRegions, STS GetCallerIdentity.

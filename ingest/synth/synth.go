@@ -39,13 +39,17 @@
 // CloudTrail-Digest files per region and hour. A digest's hashValue is the
 // SHA-256 of the uncompressed log file content, as the CloudTrail
 // documentation specifies; previousDigestHashValue likewise hashes the
-// previous digest's uncompressed JSON. Signatures are random hex.
+// previous digest's uncompressed JSON. Each digest is signed as CloudTrail signs
+// it (SHA256withRSA over its end time, location, hash and the previous digest's
+// signature) with Options.SigningKey or the package's published demo key; the
+// signatures, which CloudTrail keeps in S3 object metadata, are in the manifest.
 //
 // Output is deterministic: the same Options produce byte-identical files.
 package synth
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -70,6 +74,8 @@ type Options struct {
 	// chain). By default only hours with log files get a digest.
 	EmptyDigests bool
 	Workers      int // parallel gzip writers; default runtime.GOMAXPROCS(0)
+	// SigningKey signs the digests (default: the demo key, demo_signing_key.pem).
+	SigningKey *rsa.PrivateKey
 }
 
 // Milestone is one step of the incident's ground-truth timeline.
@@ -81,11 +87,15 @@ type Milestone struct {
 // Manifest describes what Generate wrote and the incident's ground truth.
 type Manifest struct {
 	Files, DigestFiles, Records, DistinctEvents int
-	DuplicateRecords                            int            // Records - DistinctEvents
-	EventsByRegion                              map[string]int // distinct events per awsRegion
-	EventsByAccount                             map[string]int // distinct events per recipientAccountId
-	From, To                                    time.Time      // min and max eventTime
-	CrossMidnightFiles                          int            // log files in a later day's folder than their oldest event
+	// PublicKey verifies the digests' signatures; DigestSignatures holds each digest's
+	// signature (hex) by S3 key: what CloudTrail puts in x-amz-meta-signature.
+	PublicKey          PublicKey
+	DigestSignatures   map[string]string
+	DuplicateRecords   int            // Records - DistinctEvents
+	EventsByRegion     map[string]int // distinct events per awsRegion
+	EventsByAccount    map[string]int // distinct events per recipientAccountId
+	From, To           time.Time      // min and max eventTime
+	CrossMidnightFiles int            // log files in a later day's folder than their oldest event
 
 	Account       string   // account the incident happens in
 	LeakedKey     string   // the leaked AKIA key
@@ -250,6 +260,9 @@ func withDefaults(o Options) (Options, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.SigningKey == nil {
+		o.SigningKey = demoKey()
 	}
 	return o, nil
 }

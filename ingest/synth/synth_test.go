@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -419,7 +423,7 @@ func TestGenerate(t *testing.T) {
 	})
 
 	t.Run("digests", func(t *testing.T) {
-		checkDigests(t, tr, "trailhound-demo-trail", false)
+		checkDigests(t, m, tr, "trailhound-demo-trail", false)
 	})
 
 	t.Run("incident", func(t *testing.T) {
@@ -427,8 +431,31 @@ func TestGenerate(t *testing.T) {
 	})
 }
 
-// checkDigests verifies every digest against the log files and its chain.
-func checkDigests(t *testing.T, tr *tree, bucket string, empty bool) {
+// checkDigests verifies every digest against the log files and its chain, and its
+// signature (from the manifest, as S3 metadata would carry it) with the manifest's key.
+func checkDigests(t *testing.T, m Manifest, tr *tree, bucket string, empty bool) {
+	pub, err := x509.ParsePKCS1PublicKey(m.PublicKey.Value)
+	if fp := md5.Sum(m.PublicKey.Value); err != nil || hex.EncodeToString(fp[:]) != m.PublicKey.Fingerprint {
+		t.Fatalf("public key %s: %v", m.PublicKey.Fingerprint, err)
+	}
+	if len(m.DigestSignatures) != len(tr.digests) {
+		t.Fatalf("%d signatures for %d digests", len(m.DigestSignatures), len(tr.digests))
+	}
+	for _, d := range tr.digests {
+		prev := "null"
+		if d.PreviousDigestSignature != nil {
+			prev = *d.PreviousDigestSignature
+		}
+		signed := sha256.Sum256([]byte(d.DigestEndTime + "\n" + bucket + "/" + d.rel + "\n" + hex.EncodeToString(d.sum[:]) + "\n" + prev))
+		sig, err := hex.DecodeString(m.DigestSignatures[d.rel])
+		if err != nil || d.DigestPublicKeyFingerprint != m.PublicKey.Fingerprint ||
+			rsa.VerifyPKCS1v15(pub, crypto.SHA256, signed[:], sig) != nil {
+			t.Fatalf("%s: signature does not verify (%v)", d.rel, err)
+		}
+		if d.PreviousDigestS3Object != nil && prev != m.DigestSignatures[*d.PreviousDigestS3Object] {
+			t.Fatalf("%s: previousDigestSignature is not %s's signature", d.rel, *d.PreviousDigestS3Object)
+		}
+	}
 	logs := map[string]*logFile{}
 	for _, lf := range tr.logs {
 		logs[lf.rel] = lf
@@ -727,7 +754,7 @@ func TestOrgLayoutAndPrefix(t *testing.T) {
 	if len(accts) != 2 {
 		t.Fatalf("log files for %d accounts", len(accts))
 	}
-	checkDigests(t, tr, "org-trail-bucket", false)
+	checkDigests(t, m, tr, "org-trail-bucket", false)
 	for _, d := range tr.digests {
 		if d.DigestS3Bucket != "org-trail-bucket" || d.DigestS3Object != d.rel {
 			t.Fatalf("%s: digest object %s in %s", d.rel, d.DigestS3Object, d.DigestS3Bucket)
@@ -804,7 +831,7 @@ func TestEmptyDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := load(t, dir, "AWSLogs/")
-	checkDigests(t, tr, "trailhound-demo-trail", true)
+	checkDigests(t, g.m, tr, "trailhound-demo-trail", true)
 	empty := 0
 	for _, d := range tr.digests {
 		if len(d.LogFiles) == 0 {

@@ -7,13 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -160,33 +160,38 @@ func (g *gen) writeDigests(ctx context.Context, dir string, hashes [][32]byte) e
 			return cmp.Compare(g.files[x].key, g.files[y].key)
 		})
 	}
-	counts := make([]int, len(chains))
+	sigs := make([]map[string]string, len(chains))
+	pk := publicKey(g.o.SigningKey, time.Unix(g.day0, 0).UTC(), time.Unix(g.end, 0).UTC().AddDate(0, 0, 30))
 	err := parallel(ctx, g.o.Workers, len(chains), func() func(int) error {
 		var buf bytes.Buffer
 		gz, _ := gzip.NewWriterLevel(&buf, gzLevel)
 		made := map[string]bool{}
 		return func(i int) error {
-			n, err := g.writeChain(dir, chains[i], hashes, gz, &buf, made)
-			counts[i] = n
-			return err
+			sigs[i] = map[string]string{}
+			return g.writeChain(dir, chains[i], hashes, gz, &buf, made, pk.Fingerprint, sigs[i])
 		}
 	})
 	if err != nil {
 		return err
 	}
-	for _, n := range counts {
-		g.m.DigestFiles += n
+	g.m.PublicKey = pk
+	g.m.DigestSignatures = map[string]string{}
+	for _, m := range sigs {
+		for k, v := range m {
+			g.m.DigestSignatures[k] = v
+		}
 	}
+	g.m.DigestFiles = len(g.m.DigestSignatures)
 	return nil
 }
 
-func (g *gen) writeChain(dir string, c *chain, hashes [][32]byte, gz *gzip.Writer, buf *bytes.Buffer, made map[string]bool) (int, error) {
+// writeChain writes and signs one chain's digests, recording each signature in sigs.
+func (g *gen) writeChain(dir string, c *chain, hashes [][32]byte, gz *gzip.Writer, buf *bytes.Buffer, made map[string]bool,
+	fingerprint string, sigs map[string]string) error {
 	a := g.accts[c.acct]
 	region := g.regions[c.reg]
 	seed := mix(a.seed, 0xd16e57<<8|uint64(c.reg))
-	r := rand.New(rand.NewPCG(seed, 0xd1))
 	off := int64(60 + seed%3480) // digest end: a fixed minute:second past each hour
-	fingerprint := hexN(r, 32)
 	first, last := g.files[c.files[0]].ts, g.files[c.files[len(c.files)-1]].ts
 	end := first - first%3600 + off
 	if end <= first {
@@ -196,7 +201,6 @@ func (g *gen) writeChain(dir string, c *chain, hashes [][32]byte, gz *gzip.Write
 		prevKey, prevSig string
 		prevHash         [32]byte
 		w                jw
-		n                int
 		fi               int
 	)
 	for ; end-3600 <= last; end += 3600 {
@@ -212,7 +216,6 @@ func (g *gen) writeChain(dir string, c *chain, hashes [][32]byte, gz *gzip.Write
 		day := string(tb[0:4]) + "/" + string(tb[5:7]) + "/" + string(tb[8:10])
 		stamp := string(tb[0:4]) + string(tb[5:7]) + string(tb[8:10]) + "T" + string(tb[11:13]) + string(tb[14:16]) + string(tb[17:19]) + "Z"
 		key := a.root + "CloudTrail-Digest/" + region + "/" + day + "/" + a.id + "_CloudTrail-Digest_" + region + "_" + g.o.TrailName + "_" + trailHome + "_" + stamp + ".json.gz"
-		sig := hexN(r, 512)
 
 		newest, oldest := int64(-1), int64(-1)
 		for _, x := range c.files[lo:fi] {
@@ -269,18 +272,22 @@ func (g *gen) writeChain(dir string, c *chain, hashes [][32]byte, gz *gzip.Write
 		w.earr()
 		w.end()
 
+		sig, err := signDigest(g.o.SigningKey, string(tb), g.o.Bucket, key, w.b, prevSig)
+		if err != nil {
+			return err
+		}
 		p := filepath.Join(dir, filepath.FromSlash(key))
 		if d := filepath.Dir(p); !made[d] {
 			if err := os.MkdirAll(d, 0o755); err != nil {
-				return n, fmt.Errorf("mkdir %s: %w", d, err)
+				return fmt.Errorf("mkdir %s: %w", d, err)
 			}
 			made[d] = true
 		}
 		if err := writeGz(p, gz, buf, w.b); err != nil {
-			return n, err
+			return err
 		}
-		n++
+		sigs[key] = sig
 		prevKey, prevSig, prevHash = key, sig, sha256.Sum256(w.b)
 	}
-	return n, nil
+	return nil
 }
