@@ -3,6 +3,7 @@ package queries
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -60,6 +61,45 @@ func TestOpenReadOnlyMissingStore(t *testing.T) {
 	if errors.Is(err, ErrLocked) {
 		t.Errorf("a missing store is not a locked one")
 	}
+}
+
+// TestOpenNotAStore: a file that is not a DuckDB database is refused by what it is, in
+// both modes, and left as it was; a real store (made here) opens again.
+func TestOpenNotAStore(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"case.sqlite": "SQLite format 3\x00" + strings.Repeat("\x00", 100),
+		"notes.txt":   "these are my notes, not a database",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, ro := range []bool{false, true} {
+			_, err := Open(t.Context(), path, OpenOptions{ReadOnly: ro})
+			want := "not a trailhound store"
+			if name == "case.sqlite" {
+				want = "this is a SQLite database"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "xtension") {
+				t.Errorf("Open(%s, read-only %v) = %v, want %q", name, ro, err, want)
+			}
+		}
+		if got, _ := os.ReadFile(path); string(got) != content {
+			t.Errorf("%s was changed", name)
+		}
+	}
+	path := filepath.Join(dir, "case.duckdb")
+	st, err := Open(t.Context(), path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = Open(t.Context(), path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("a store made by Open is refused: %v", err)
+	}
+	st.Close()
 }
 
 func TestCannedQueriesHaveHeaders(t *testing.T) {
