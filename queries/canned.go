@@ -22,6 +22,13 @@ import (
 //go:embed *.sql
 var files embed.FS
 
+// trinoFiles hold the canned queries' Trino texts, queries/trino/NAME.sql: the same query
+// for the lake (trailhound export parquet) on Trino or Athena, where the dialects differ too
+// much for one text. The header (name, description, parameters) is the DuckDB file's.
+//
+//go:embed trino/*.sql
+var trinoFiles embed.FS
+
 // Query is a canned query: its SQL file and the header at its top.
 type Query struct {
 	Name        string
@@ -29,6 +36,9 @@ type Query struct {
 	Parameters  string // as the header writes them: "keys, from, to", or "none"
 	Chart       string
 	SQL         string
+	// Trino is the query's text for Trino over the lake (queries/trino/NAME.sql); "" when it
+	// has none yet.
+	Trino string
 	// Optional lists columns shown only when a parameter is given ("-- optional-columns:
 	// currency = currency, local" in the header): without it, Run leaves them out.
 	Optional map[string][]string
@@ -95,6 +105,9 @@ func Canned() ([]Query, error) {
 		q := parseHeader(string(b))
 		if q.Name != strings.TrimSuffix(e, ".sql") {
 			return nil, fmt.Errorf("%s: header names it %q", e, q.Name)
+		}
+		if t, err := trinoFiles.ReadFile("trino/" + e); err == nil {
+			q.Trino = string(t)
 		}
 		qs = append(qs, q)
 	}
