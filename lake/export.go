@@ -259,6 +259,12 @@ func Export(ctx context.Context, db *sql.DB, dir string, o ExportOptions, log *s
 			}
 		}
 	}
+	// Every table has its directory, empty or not (an engine's table needs its location).
+	for _, t := range Tables {
+		if err := os.MkdirAll(filepath.Join(abs, t), 0o755); err != nil {
+			return st, fmt.Errorf("export to %s: %w", dir, err)
+		}
+	}
 	log.Debug("export", "id", st.ID, "events", st.Events, "files", st.Files, "replaced", len(stale))
 	return st, nil
 }
