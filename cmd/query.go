@@ -65,8 +65,8 @@ see queries/NAME.sql in the source, or 'trailhound query list'.
 --engine trino://USER@HOST:PORT/CATALOG/SCHEMA runs the query on Trino (or Athena's engine)
 over a lake written by 'trailhound export parquet' and set up with 'trailhound lake ddl',
 instead of on the store, with the same output (trinos:// for HTTPS). A query runs there when
-it has a Trino text (queries/trino/NAME.sql; 'trailhound query list' shows which do: column
-trino). --key is not checked against the store there.`,
+it has a Trino text (queries/trino/NAME.sql; so far: `+strings.Join(trinoQueries(), ", ")+`); any other
+query says so. --key is not checked against the store there.`,
 		Example: `  trailhound query list
   trailhound query lineage --key AKIAIOSFODNN7EXAMPLE
   trailhound query timeline --key AKIAIOSFODNN7EXAMPLE --from 2021-11-27 --format csv > timeline.csv
@@ -134,11 +134,23 @@ trino). --key is not checked against the store there.`,
 	return c
 }
 
+// trinoQueries names the canned queries that have a Trino text.
+func trinoQueries() []string {
+	qs, _ := queries.Canned()
+	var out []string
+	for _, q := range qs {
+		if q.Trino != "" {
+			out = append(out, q.Name)
+		}
+	}
+	return out
+}
+
 // runOnEngine runs q on the Trino engine opts.Engine names, printing as the store's rows print.
 func runOnEngine(ctx context.Context, e *env, q queries.Query, p queries.Params, opts queryOptions, f queries.Format, out outputOptions) error {
 	if q.Trino == "" {
 		return usageErrorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on the store, without --engine "+
-			"('trailhound query list' shows which queries run on Trino)", q.Name, q.Name)
+			"(on Trino so far: %s)", q.Name, q.Name, strings.Join(trinoQueries(), ", "))
 	}
 	for _, flag := range []string{"until", "prices", "currency", "rate"} {
 		if opts.Given != nil && opts.Given(flag) {
@@ -147,7 +159,7 @@ func runOnEngine(ctx context.Context, e *env, q queries.Query, p queries.Params,
 	}
 	eng, err := lake.OpenEngine(ctx, opts.Engine)
 	if err != nil {
-		return err
+		return fmt.Errorf("query %s: %w", q.Name, err)
 	}
 	defer eng.Close()
 	rows, release, err := eng.Run(ctx, q, p)

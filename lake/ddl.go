@@ -3,6 +3,8 @@ package lake
 import (
 	"fmt"
 	"strings"
+
+	"github.com/trailhound/trailhound/queries"
 )
 
 // column is one column of a lake table as Hive (Trino's Hive connector, Athena) declares it.
@@ -161,7 +163,11 @@ func DDL(o DDLOptions) (string, error) {
 	for _, t := range Tables[1:] {
 		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\nSELECT %s\nFROM %s.%s_files;\n\n", schema, t, viewColumns(t, false), schema, t)
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	// The credential derivations, over the events view (what the lineage queries walk).
+	edges := strings.TrimSpace(stripComments(queries.TrinoFragment("lineage_edges.view.sql")))
+	edges = strings.ReplaceAll(edges, "FROM events", "FROM "+schema+".events")
+	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.lineage_edges AS\n%s;\n", schema, edges)
+	return b.String(), nil
 }
 
 // viewColumns are a view's columns: timestamps as UTC timestamp with time zone.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,7 +124,52 @@ func SplitStatements(script string) []string {
 	return out
 }
 
-var paramTokenRE = regexp.MustCompile(`\$(keys|from|to)\b`)
+var paramTokenRE = regexp.MustCompile(`\$(keys|from|to|lineage)\b`)
+
+// maxDepth is the lineage walk's cap, as macros.sql's (w.depth < 64).
+const maxDepth = 64
+
+// lineageKeys walks lineage_edges on the engine from the seeds, one round trip per step:
+// every key reachable from them in at most 64 derivations (the set DuckDB's recursive walk
+// finds: a key on a simple path of at most 64 steps is at most 64 steps from a seed).
+func (e *Engine) lineageKeys(ctx context.Context, q queries.Query, seeds []string) ([]string, error) {
+	seen := map[string]bool{}
+	var frontier, all []string
+	for _, k := range seeds {
+		if k != "" && !seen[k] {
+			seen[k] = true
+			frontier = append(frontier, k)
+			all = append(all, k)
+		}
+	}
+	for depth := 0; depth < maxDepth && len(frontier) > 0; depth++ {
+		rows, err := e.DB.QueryContext(ctx, `SELECT DISTINCT child FROM lineage_edges
+			WHERE child IS NOT NULL AND contains(CAST(? AS array(varchar)), parent)`, frontier)
+		if err != nil {
+			return nil, e.queryError(q, err)
+		}
+		frontier = nil
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, e.queryError(q, err)
+			}
+			if !seen[k] {
+				seen[k] = true
+				frontier = append(frontier, k)
+				all = append(all, k)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, e.queryError(q, err)
+		}
+	}
+	slices.Sort(all)
+	return all, nil
+}
 
 // Run runs canned query q's Trino text on the engine with p bound, and returns its rows as
 // the store would: the rows are copied into an in-memory DuckDB table with the DuckDB type
@@ -136,8 +182,19 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 	if q.Trino == "" {
 		return nil, nil, fmt.Errorf("query %s has no Trino text yet (queries/trino/%s.sql); 'trailhound query list' says which do", q.Name, q.Name)
 	}
+	var lineage []string
+	if len(p.Keys) > 0 && strings.Contains(q.Trino, "{{lineage_events}}") {
+		var err error
+		if lineage, err = e.lineageKeys(ctx, q, p.Keys); err != nil {
+			return nil, nil, err
+		}
+	}
+	if lineage == nil {
+		lineage = []string{}
+	}
 	var args []any
-	text := paramTokenRE.ReplaceAllStringFunc(stripComments(q.Trino), func(m string) string {
+	body := strings.ReplaceAll(q.Trino, "{{lineage_events}}", queries.TrinoFragment("lineage_events.cte.sql"))
+	text := paramTokenRE.ReplaceAllStringFunc(stripComments(body), func(m string) string {
 		switch m {
 		case "$keys":
 			keys := p.Keys
@@ -145,6 +202,8 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 				keys = []string{}
 			}
 			args = append(args, keys)
+		case "$lineage":
+			args = append(args, lineage)
 		case "$from", "$to":
 			t := p.From
 			if m == "$to" {

@@ -368,3 +368,14 @@ func MissingKeys(ctx context.Context, db *sql.DB, keys []string) ([]string, erro
 	}
 	return missing, rows.Err()
 }
+
+// TrinoFragment returns a shared piece of the Trino texts (queries/trino/NAME): the view
+// lineage_edges.view.sql (created with the lake's tables) and the CTEs lineage_events.cte.sql
+// (expanded where a Trino text writes {{lineage_events}}).
+func TrinoFragment(name string) string {
+	b, err := trinoFiles.ReadFile("trino/" + name)
+	if err != nil {
+		panic("queries: no Trino fragment " + name) // embedded: a build without it is broken
+	}
+	return string(b)
+}
