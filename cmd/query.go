@@ -65,7 +65,7 @@ see queries/NAME.sql in the source, or 'trailhound query list'.
 --engine trino://USER@HOST:PORT/CATALOG/SCHEMA runs the query on Trino (or Athena's engine)
 over a lake written by 'trailhound export parquet' and set up with 'trailhound lake ddl',
 instead of on the store, with the same output (trinos:// for HTTPS). A query runs there when
-it has a Trino text (queries/trino/NAME.sql; so far: `+strings.Join(trinoQueries(), ", ")+`); any other
+it has a Trino text (queries/trino/NAME.sql; so far: ` + strings.Join(trinoQueries(), ", ") + `); any other
 query says so. --key is not checked against the store there.`,
 		Example: `  trailhound query list
   trailhound query lineage --key AKIAIOSFODNN7EXAMPLE
