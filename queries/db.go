@@ -192,7 +192,11 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // configuration once it is set (DuckDB's TimeZone can only be set on a connection, after the
 // database is open: not in the DSN).
 func connect(ctx context.Context, path, dsn string, ownMacros, lock bool) (*Store, error) {
+	// The pool opens connections long after Open returns: their set-up must not die with
+	// Open's context (after a Ctrl-C, every new connection would fail to set its time zone).
+	initCtx := context.WithoutCancel(ctx)
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
+		ctx := initCtx
 		tz, locked, err := settings(ctx, e)
 		if err != nil {
 			return err
