@@ -183,6 +183,17 @@ func (e *env) progressWriter() io.Writer {
 	return nil
 }
 
+// progressWidth is the width of the terminal progress is drawn on (0: unknown), asked at
+// each redraw since a terminal can be resized.
+func (e *env) progressWidth() int {
+	if f, ok := e.err.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return w
+		}
+	}
+	return 0
+}
+
 // logs reports whether messages of level l are shown (--log-level).
 func (e *env) logs(l slog.Level) bool { return l >= e.level }
 
