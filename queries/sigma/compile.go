@@ -50,40 +50,6 @@ type compiler struct {
 	prefix string
 	args   []any
 	lambda int
-	// reads, when set, holds the JSON paths a rule set reads in one pass over the events:
-	// the text of each path is read once per event for every rule (e.th_f), and usedReads
-	// says whether this rule reads any.
-	reads     *reads
-	usedReads bool
-}
-
-// reads are the JSON paths whose text a pass over the events reads: json_extract_string
-// with a list of paths parses each record once, where a read per rule and field would
-// parse it once per read.
-type reads struct {
-	paths []string       // SQL string literals of JSON paths, in order of first use
-	index map[string]int // path -> its position in paths
-}
-
-// text is the SQL of the text at path (a SQL string literal from jsonPath) of the row e:
-// json_extract_string(e.record, path), read in the pass's one parse when c has reads.
-func (c *compiler) text(path string) string {
-	if c.reads == nil {
-		return fmt.Sprintf("json_extract_string(e.record, %s)", path)
-	}
-	c.usedReads = true
-	k, ok := c.reads.index[path]
-	if !ok {
-		k = len(c.reads.paths)
-		c.reads.paths = append(c.reads.paths, path)
-		c.reads.index[path] = k
-	}
-	return fmt.Sprintf("e.th_f[%d]", k+1)
-}
-
-// list is the SQL computing every path's text of a row e at once (VARCHAR[]).
-func (r *reads) list() string {
-	return "json_extract_string(e.record, [" + strings.Join(r.paths, ", ") + "])"
 }
 
 func (c *compiler) bind(v any) string {
@@ -267,9 +233,9 @@ func (c *compiler) atom(it *Item, m Matcher) (string, error) {
 		}
 		listPred = fmt.Sprintf("coalesce(list_bool_or(list_transform(%s, %s -> coalesce(%s, false))), false)", c.slowValues(it.Path), x, tx)
 	}
-	jsonPred := fmt.Sprintf("(list_transform([%[1]s], %[2]s -> CASE WHEN %[2]s IS NOT NULL AND NOT "+arrayText("%[2]s")+" THEN %[3]s "+
+	jsonPred := fmt.Sprintf("(list_transform([json_extract_string(e.record, %[1]s)], %[2]s -> CASE WHEN %[2]s IS NOT NULL AND NOT "+arrayText("%[2]s")+" THEN %[3]s "+
 		"ELSE (list_transform([json_type(e.record, [%[4]s])], %[5]s -> CASE WHEN %[6]s THEN %[7]s ELSE %[8]s END))[1] END))[1]",
-		c.text(prefixes[n-1]), s, sure, strings.Join(prefixes, ", "), ty, hasArray, listPred, onePred)
+		prefixes[n-1], s, sure, strings.Join(prefixes, ", "), ty, hasArray, listPred, onePred)
 	tc, ok := typedColumns[it.Field]
 	if !ok {
 		return jsonPred, nil
