@@ -19,6 +19,11 @@ type detectOptions struct {
 	format    string
 }
 
+// detectMemoryLimit caps DuckDB's memory for a detect run: without it the buffer pool keeps
+// every block of the records it read (1M events: 2.5 GB RSS; with it 1.5 GB, same CPU time,
+// same findings); sorts larger than that spill to the store's .tmp directory.
+const detectMemoryLimit = "1GB"
+
 func newDetectCmd(e *env) *cobra.Command {
 	opts := detectOptions{}
 	c := &cobra.Command{
@@ -75,7 +80,7 @@ skipped and why, which fired, and the findings by level.`,
 				writeProblems(e.err, probs)
 				return fmt.Errorf("no rule could be loaded")
 			}
-			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true})
+			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true, MemoryLimit: detectMemoryLimit})
 			if err != nil {
 				return err
 			}

@@ -957,6 +957,10 @@ func needsEscape(r rune, mode escapeMode) bool {
 func escapeText(s string, mode escapeMode) string {
 	i := 0
 	for i < len(s) {
+		if c := s[i]; c >= 0x20 && c < 0x7f { // printable ASCII, the usual case: as needsEscape has it, kept
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 || needsEscape(r, mode) {
 			break
