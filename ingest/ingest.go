@@ -112,7 +112,7 @@ type Summary struct {
 	// EventsConflicting counts, of EventsNew, the records whose eventID is stored (or was
 	// read before in the run) with other content: kept as variants (query conflicts).
 	EventsConflicting int64
-	OutsideWindow int64 // records dropped because their eventTime is outside [From, To)
+	OutsideWindow     int64 // records dropped because their eventTime is outside [From, To)
 	// TrailingData counts gzipped objects with bytes after their gzip stream (not read:
 	// CloudTrail never writes them; trailhound verify reports each such log file).
 	TrailingData int

@@ -44,15 +44,15 @@ type writer struct {
 	lost           []stagedFile // objects a commit could not store, for the summary
 	orphans        []Rejection  // records lost with them (see isolate)
 	progress       *progress
-	isolated       bool                  // the staging tables were rearranged by isolate
-	pendingOrphans []Rejection           // orphans of the range being committed
-	pendingKept    []keptVariant         // events the range keeps for a rejected object
-	kept           int                   // events kept so, for the summary
-	keptConflict   int                   // of those, variants of an eventID stored before (variant > 0)
-	soloIDs        []keptVariant         // the new events of an object committed alone (store)
-	seen           variantBook           // every (eventID, content) stored or staged
-	pending        int                   // events staged since the last commit
-	staged         bool                  // anything staged since the last commit
+	isolated       bool          // the staging tables were rearranged by isolate
+	pendingOrphans []Rejection   // orphans of the range being committed
+	pendingKept    []keptVariant // events the range keeps for a rejected object
+	kept           int           // events kept so, for the summary
+	keptConflict   int           // of those, variants of an eventID stored before (variant > 0)
+	soloIDs        []keptVariant // the new events of an object committed alone (store)
+	seen           variantBook   // every (eventID, content) stored or staged
+	pending        int           // events staged since the last commit
+	staged         bool          // anything staged since the last commit
 	lastCommit     time.Time
 	now            func() time.Time
 	log            *slog.Logger
