@@ -130,7 +130,9 @@ type Options struct {
 // Columns are the result columns of Query, in order.
 var Columns = []string{"rule_id", "title", "level", "tags", "author", "event_id", "event_time", "region", "event_name", "access_key_id", "source_ip"}
 
-// statement builds the SQL of the plan's rules over scope: one row per (rule, event).
+// statement builds the SQL of the plan's rules over scope: one row per (rule, event); records
+// that share an eventID with other content (variants) are events of their own, as far as
+// the result columns tell them apart.
 func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
 	var parts []string
 	var args []any
@@ -167,8 +169,8 @@ hits AS (
 SELECT m.rule_id, m.title, m.level, m.tags, m.author, h.event_id, h.event_time, h.aws_region AS region, h.event_name,
     h.access_key_id, h.source_ip
 FROM hits h JOIN meta m USING (rule_idx)
-QUALIFY row_number() OVER (PARTITION BY h.rule_idx, h.event_id ORDER BY h.event_time NULLS LAST, h.event_name, h.source_ip) = 1
-ORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id`
+QUALIFY row_number() OVER (PARTITION BY h.rule_idx, h.event_id, h.event_time, h.aws_region, h.event_name, h.access_key_id, h.source_ip) = 1
+ORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id, h.event_name, h.source_ip NULLS FIRST, h.access_key_id NULLS FIRST, h.aws_region NULLS FIRST`
 	return q, args, nil
 }
 
