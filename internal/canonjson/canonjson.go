@@ -46,7 +46,33 @@ type parser struct {
 
 // member is one object member written to the output: its canonical key spans
 // [start, keyEnd) and the whole member, key, colon and value, [start, end).
-type member struct{ start, keyEnd, end int }
+type member struct {
+	start, keyEnd, end int
+	prefix             uint64 // the key's first 8 bytes after its quote, big-endian: most comparisons end here
+}
+
+// less orders members by canonical key.
+func less(dst []byte, a, b *member) bool {
+	if a.prefix != b.prefix {
+		return a.prefix < b.prefix
+	}
+	return string(dst[a.start:a.keyEnd]) < string(dst[b.start:b.keyEnd])
+}
+
+// keyPrefix is the big-endian value of the first 8 bytes of a canonical key after its quote
+// (the closing quote and zeros pad a short one, so that a key sorts before its extensions:
+// '"' is 0x22, below every byte a key's text holds but space and '!').
+func keyPrefix(key []byte) uint64 {
+	var v uint64
+	k := key[1:]
+	for i := 0; i < 8; i++ {
+		v <<= 8
+		if i < len(k) {
+			v |= uint64(k[i])
+		}
+	}
+	return v
+}
 
 func (p *parser) document(dst []byte) ([]byte, error) {
 	dst, err := p.value(dst, 0)
@@ -130,6 +156,7 @@ func (p *parser) objectMembers(dst []byte, start, base, depth int) ([]byte, erro
 			return dst, err
 		}
 		m.keyEnd = len(dst)
+		m.prefix = keyPrefix(dst[m.start:m.keyEnd])
 		p.space()
 		if p.i >= len(p.src) || p.src[p.i] != ':' {
 			return dst, ErrSyntax
@@ -140,7 +167,7 @@ func (p *parser) objectMembers(dst []byte, start, base, depth int) ([]byte, erro
 			return dst, err
 		}
 		m.end = len(dst)
-		if n := len(p.members); n > base && string(dst[p.members[n-1].start:p.members[n-1].keyEnd]) > string(dst[m.start:m.keyEnd]) {
+		if n := len(p.members); n > base && less(dst, &m, &p.members[n-1]) {
 			sorted = false
 		}
 		p.members = append(p.members, m)
@@ -163,7 +190,7 @@ func (p *parser) objectMembers(dst []byte, start, base, depth int) ([]byte, erro
 		for a := 1; a < len(ms); a++ { // insertion sort: stable, and objects are small
 			m := ms[a]
 			b := a
-			for ; b > 0 && string(dst[ms[b-1].start:ms[b-1].keyEnd]) > string(dst[m.start:m.keyEnd]); b-- {
+			for ; b > 0 && less(dst, &m, &ms[b-1]); b-- {
 				ms[b] = ms[b-1]
 			}
 			ms[b] = m
