@@ -284,3 +284,60 @@ func TestUpgradeV4Store(t *testing.T) {
 		t.Errorf("conflicts: %+v", got)
 	}
 }
+
+// TestCommitIsolationKeepsVariants: the writer's isolation of a failed batch (see
+// TestCommitIsolationKeepsSharedEvents) goes by event, i.e. eventID and content. a.json
+// cannot be stored (DuckDB refuses its variant from the address "poison": a CHECK added
+// for the test); its other variant, delivered again by b.json, is stored from b.json; c.json's
+// variant is kept as a variant of its own; d.json's copy of the refused variant is left out
+// and reported, the rest of d.json stored.
+func TestCommitIsolationKeepsVariants(t *testing.T) {
+	st := openStore(t)
+	rows, err := st.DB.QueryContext(t.Context(), "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'event_rows' ORDER BY column_index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, name+" "+typ)
+	}
+	rows.Close()
+	if _, err := st.DB.ExecContext(t.Context(), "DROP TABLE event_rows; CREATE TABLE event_rows ("+strings.Join(cols, ", ")+
+		", CHECK (source_ip IS DISTINCT FROM 'poison'))"); err != nil {
+		t.Fatal(err)
+	}
+	event := func(id, ip string) string {
+		return `{"eventVersion":"1.08","eventID":"` + id + `","eventTime":"2026-11-01T00:00:00Z","eventName":"X","sourceIPAddress":"` + ip + `"}`
+	}
+	dir := t.TempDir()
+	a := writeText(t, dir, "a.json", `{"Records":[`+event("shared", "192.0.2.1")+","+event("shared", "poison")+`]}`)
+	b := writeText(t, dir, "b.json", `{"Records":[`+event("shared", "192.0.2.1")+`]}`)
+	c := writeText(t, dir, "c.json", `{"Records":[`+event("shared", "192.0.2.2")+`]}`)
+	d := writeText(t, dir, "d.json", `{"Records":[`+event("shared", "poison")+","+event("d-only", "192.0.2.4")+`]}`)
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if err == nil {
+		t.Fatal("Run = nil, want a partial ingest")
+	}
+	if len(sum.Rejected) != 1 || sum.Rejected[0].URI != a || len(sum.BadRecords) != 1 || sum.BadRecords[0].URI != d {
+		t.Errorf("rejected %+v, bad records %+v; want a.json and d.json's copy", sum.Rejected, sum.BadRecords)
+	}
+	if sum.EventsNew != 3 || sum.EventsConflicting != 1 || count(t, st, "SELECT count(*) FROM events") != 3 {
+		t.Errorf("summary: %d new, %d conflicting; store %d; want 3, 1, 3", sum.EventsNew, sum.EventsConflicting, count(t, st, "SELECT count(*) FROM events"))
+	}
+	for ip, uri := range map[string]string{"192.0.2.1": b, "192.0.2.2": c, "192.0.2.4": d} {
+		if n := count(t, st, "SELECT count(*) FROM events e JOIN event_origins o USING (event_id, variant) WHERE e.source_ip = ? AND o.uri = ?", ip, uri); n != 1 {
+			t.Errorf("the event from %s is not stored from %s", ip, uri)
+		}
+	}
+	if n := count(t, st, "SELECT count(*) FROM event_sources s WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.event_id = s.event_id AND e.variant = s.variant)"); n != 0 {
+		t.Errorf("%d event_sources rows point at no event", n)
+	}
+	again, _ := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	if again.EventsNew != 0 || count(t, st, "SELECT count(*) FROM events") != 3 {
+		t.Errorf("second run: %d new; want nothing stored twice", again.EventsNew)
+	}
+}
