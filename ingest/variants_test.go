@@ -318,7 +318,8 @@ func TestCommitIsolationKeepsVariants(t *testing.T) {
 	b := writeText(t, dir, "b.json", `{"Records":[`+event("shared", "192.0.2.1")+`]}`)
 	c := writeText(t, dir, "c.json", `{"Records":[`+event("shared", "192.0.2.2")+`]}`)
 	d := writeText(t, dir, "d.json", `{"Records":[`+event("shared", "poison")+","+event("d-only", "192.0.2.4")+`]}`)
-	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	// One reader, so that the writer gets the objects in the order listed (a, b, c, d).
+	sum, err := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{Concurrency: 1})
 	if err == nil {
 		t.Fatal("Run = nil, want a partial ingest")
 	}
@@ -336,7 +337,7 @@ func TestCommitIsolationKeepsVariants(t *testing.T) {
 	if n := count(t, st, "SELECT count(*) FROM event_sources s WHERE NOT EXISTS (SELECT 1 FROM event_rows e WHERE e.event_id = s.event_id AND e.variant = s.variant)"); n != 0 {
 		t.Errorf("%d event_sources rows point at no event", n)
 	}
-	again, _ := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{})
+	again, _ := run(t, t.Context(), st, Files{Paths: []string{dir}}, Options{Concurrency: 1})
 	if again.EventsNew != 0 || count(t, st, "SELECT count(*) FROM events") != 3 {
 		t.Errorf("second run: %d new; want nothing stored twice", again.EventsNew)
 	}
