@@ -181,7 +181,7 @@ func TestRealdataFindings(t *testing.T) {
 		SELECT f.rule_id, f.title, f.author, f.event_id, f.event_name, o.uri
 		FROM th_findings f
 		JOIN (SELECT s.event_id, min(sf.uri) AS uri FROM event_sources s JOIN source_files sf USING (file_id) GROUP BY ALL) o USING (event_id)
-		ORDER BY f.rule_id, f.event_id`)
+		ORDER BY f.rule_id, f.event_id, f.event_name, f.event_time NULLS FIRST, f.source_ip NULLS FIRST, f.access_key_id NULLS FIRST`)
 	if err != nil {
 		t.Fatal(err)
 	}
