@@ -38,8 +38,9 @@ rules/cloud/aws/cloudtrail). Each rule runs as one SQL statement inside DuckDB.
 
 One row per rule and event it matched: rule_id, title, level, tags (ATT&CK tactics and
 techniques), author (the rule's author: SigmaHQ's rules are under the Detection Rule
-License, which asks that every match shows it), event_id, event_time, region, event_name,
-access_key_id, source_ip. A correlation rule (event_count, value_count, temporal) lists
+License, which asks that every match shows it), event_id, variant (0; 1, 2... for records
+that share an eventID with other content: see query conflicts), event_time, region,
+event_name, access_key_id, source_ip. A correlation rule (event_count, value_count, temporal) lists
 every event of the windows that met its condition.
 
 With --key, the rules run over that key's lineage as the canned queries have it

@@ -160,6 +160,13 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "events new:      %d\n", s.EventsNew)
 	fmt.Fprintf(w, "events present:  %d (already stored, or delivered twice)\n", s.EventsPresent)
+	if n := s.EventsConflicting; n > 0 {
+		verb := "records share"
+		if n == 1 {
+			verb = "record shares"
+		}
+		fmt.Fprintf(w, "conflicting:     %d %s an eventID with different content: kept, see `trailhound query conflicts`\n", n, verb)
+	}
 	if s.OutsideWindow > 0 {
 		fmt.Fprintf(w, "outside window:  %d (eventTime outside --from/--to; not stored)\n", s.OutsideWindow)
 	}

@@ -128,10 +128,11 @@ type Options struct {
 }
 
 // Columns are the result columns of Query, in order.
-var Columns = []string{"rule_id", "title", "level", "tags", "author", "event_id", "event_time", "region", "event_name", "access_key_id", "source_ip"}
+var Columns = []string{"rule_id", "title", "level", "tags", "author", "event_id", "variant", "event_time", "region", "event_name", "access_key_id", "source_ip"}
 
 // statement builds the SQL of the plan's rules over scope: one row per (rule, event), in
-// time order when ordered.
+// time order when ordered. Records that share an eventID with other content (variants) are
+// events of their own: one row each.
 func (p *Plan) statement(rules []*Rule, scope string, ordered bool) (string, []any, error) {
 	var parts []string
 	var args []any
@@ -146,9 +147,9 @@ func (p *Plan) statement(rules []*Rule, scope string, ordered bool) (string, []a
 		if r.Detection == nil || r.Detection.Agg != nil {
 			// a correlation may list an event more than once (in several windows, or for
 			// several of its rules): once per rule. A detection's SELECT lists each event of
-			// the scope at most once already (the store holds one row per eventID), so the
-			// many rows of a common rule are not sorted again for this.
-			s = "SELECT * FROM (" + s + ")\nQUALIFY row_number() OVER (PARTITION BY event_id ORDER BY event_time NULLS LAST, event_name, source_ip) = 1"
+			// the scope at most once already (each stored row, a variant of an eventID being
+			// a row of its own), so the many rows of a common rule are not sorted again for this.
+			s = "SELECT * FROM (" + s + ")\nQUALIFY row_number() OVER (PARTITION BY event_id, variant ORDER BY event_time NULLS LAST, event_name, source_ip) = 1"
 		}
 		parts = append(parts, s)
 		args = append(args, c.args...)
@@ -160,7 +161,7 @@ func (p *Plan) statement(rules []*Rule, scope string, ordered bool) (string, []a
 		authors = append(authors, r.Author)
 	}
 	if len(parts) == 0 {
-		parts = []string{"SELECT NULL::BIGINT AS rule_idx, NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS aws_region, " +
+		parts = []string{"SELECT NULL::BIGINT AS rule_idx, NULL::VARCHAR AS event_id, NULL::BIGINT AS variant, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS aws_region, " +
 			"NULL::VARCHAR AS event_name, NULL::VARCHAR AS access_key_id, NULL::VARCHAR AS source_ip WHERE false"}
 	}
 	args = append(args, sql.Named("m_idx", idxs), sql.Named("m_id", ids), sql.Named("m_title", titles),
@@ -172,11 +173,11 @@ func (p *Plan) statement(rules []*Rule, scope string, ordered bool) (string, []a
 hits AS (
 ` + strings.Join(parts, "\nUNION ALL\n") + `
 )
-SELECT m.rule_id, m.title, m.level, m.tags, m.author, h.event_id, h.event_time, h.aws_region AS region, h.event_name,
+SELECT m.rule_id, m.title, m.level, m.tags, m.author, h.event_id, h.variant, h.event_time, h.aws_region AS region, h.event_name,
     h.access_key_id, h.source_ip
 FROM hits h JOIN meta m USING (rule_idx)`
 	if ordered {
-		q += "\nORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id"
+		q += "\nORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id, h.variant"
 	}
 	return q, args, nil
 }
@@ -283,9 +284,9 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 	}
 	hit := strings.Join(conds, " AND ")
 	union := strings.Join(base, "\nUNION ALL\n")
-	cols := "rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip" + recCol
+	cols := "rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip" + recCol
 	if corr.Timespan == 0 { // the older form without timeframe: the whole scope at once
-		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
+		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, %s OVER (%s) AS n FROM (%s) u
 ) WHERE %s`, idx, recCol, agg, partition, union, hit), nil
 	}
@@ -301,7 +302,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 	switch corr.Type {
 	case "event_count": // an event counts once in its group, whichever of the rules matched it
 		counted = fmt.Sprintf(`SELECT *, count(*) %s AS n FROM (
-        SELECT * FROM u WHERE event_time IS NOT NULL QUALIFY row_number() OVER (PARTITION BY event_id%s ORDER BY rule_idx) = 1)`, frame, gcols)
+        SELECT * FROM u WHERE event_time IS NOT NULL QUALIFY row_number() OVER (PARTITION BY event_id, variant%s ORDER BY rule_idx) = 1)`, frame, gcols)
 	case "temporal": // the rules with an event in the window
 		var terms []string
 		for j := range corr.resolved {
@@ -313,7 +314,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 		_ = cols
 	}
 	return fmt.Sprintf(`SELECT * FROM (WITH u AS (%s)
-SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
+SELECT %d AS rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, bool_or(%s) OVER (%s ORDER BY event_time RANGE BETWEEN CURRENT ROW AND %s FOLLOWING) AS hit FROM (
         %s
     )
@@ -598,6 +599,6 @@ func detectionMatches(d *Detection, idx int, scope string, c *compiler, cols str
 	if nc := c.necessaryOf(d.Condition, d); nc != "" {
 		where = nc + " AND " + where
 	}
-	return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
+	return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.variant, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
 		idx, cols, scope, where), nil
 }
