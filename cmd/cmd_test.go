@@ -28,7 +28,9 @@ func trailhound(t *testing.T, args ...string) (int, string, string) {
 
 func TestIngestFilesAndSQL(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "case.duckdb")
-	// 312 + 6 records; one eventID appears in three of the anonymised Stratus files.
+	// 312 + 6 records; one eventID appears in three of the anonymised Stratus files, on
+	// three different events (LogLicker wrote one placeholder id): all three are kept, two
+	// of them counted as sharing an eventID with different content.
 	code, out, stderr := trailhound(t, "--db", db, "ingest", "files",
 		realdata+"/stratus-red-team-detonation-logs", realdata+"/plaso-lookup-events")
 	if code != ExitOK {
@@ -37,7 +39,8 @@ func TestIngestFilesAndSQL(t *testing.T) {
 	if out != "" {
 		t.Errorf("ingest wrote to stdout: %q", out)
 	}
-	for _, want := range []string{"files read:      38", "events new:      316", "events present:  2", "files rejected:  0"} {
+	for _, want := range []string{"files read:      38", "events new:      318", "events present:  0",
+		"conflicting:     2 records share an eventID with different content", "files rejected:  0"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
 		}
@@ -343,4 +346,47 @@ func TestQueryCommand(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestIngestSaysConflicts: ten sign-ins under two eventIDs are all stored; the summary
+// says 8 of them share an eventID with different content and where to look, and `query
+// conflicts` lists the ten. A second ingest of the same files says nothing of conflicts.
+func TestIngestSaysConflicts(t *testing.T) {
+	trail := t.TempDir()
+	m, err := synth.Generate(t.Context(), trail, synth.Options{Seed: 8, Events: 1200, ReusedIDSignIns: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "case.duckdb")
+	code, _, stderr := trailhound(t, "--db", db, "ingest", "files", trail)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	const line = "conflicting:     8 records share an eventID with different content: kept, see `trailhound query conflicts`\n"
+	if !strings.Contains(stderr, line) || !strings.Contains(stderr, fmt.Sprintf("events new:      %d\n", m.DistinctEvents)) {
+		t.Errorf("summary lacks %q or %d new events:\n%s", line, m.DistinctEvents, stderr)
+	}
+	code, out, stderr := trailhound(t, "--db", db, "query", "conflicts", "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("query conflicts: exit %d\n%s", code, stderr)
+	}
+	var rows []struct {
+		EventID  string `json:"event_id"`
+		Identity string `json:"identity"`
+		SourceIP string `json:"source_ip"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ips := map[string]bool{}
+	for _, r := range rows {
+		ips[r.SourceIP] = true
+	}
+	if len(rows) != 10 || len(ips) != 10 {
+		t.Errorf("query conflicts: %d rows, %d addresses; want 10 and 10\n%s", len(rows), len(ips), out)
+	}
+	_, _, stderr = trailhound(t, "--db", db, "ingest", "files", trail)
+	if strings.Contains(stderr, "conflicting:") || !strings.Contains(stderr, "events new:      0\n") {
+		t.Errorf("second ingest:\n%s", stderr)
+	}
 }

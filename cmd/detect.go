@@ -19,6 +19,11 @@ type detectOptions struct {
 	format    string
 }
 
+// detectMemoryLimit caps DuckDB's memory for a detect run: without it the buffer pool keeps
+// every block of the records it read (1M events: 2.5 GB RSS; with it 1.5 GB, same CPU time,
+// same findings); sorts larger than that spill to the store's .tmp directory.
+const detectMemoryLimit = "1GB"
+
 func newDetectCmd(e *env) *cobra.Command {
 	opts := detectOptions{}
 	c := &cobra.Command{
@@ -33,8 +38,9 @@ rules/cloud/aws/cloudtrail). Each rule runs as one SQL statement inside DuckDB.
 
 One row per rule and event it matched: rule_id, title, level, tags (ATT&CK tactics and
 techniques), author (the rule's author: SigmaHQ's rules are under the Detection Rule
-License, which asks that every match shows it), event_id, event_time, region, event_name,
-access_key_id, source_ip. A correlation rule (event_count, value_count, temporal) lists
+License, which asks that every match shows it), event_id, variant (0; 1, 2... for records
+that share an eventID with other content: see query conflicts), event_time, region,
+event_name, access_key_id, source_ip. A correlation rule (event_count, value_count, temporal) lists
 every event of the windows that met its condition.
 
 With --key, the rules run over that key's lineage as the canned queries have it
@@ -75,7 +81,7 @@ skipped and why, which fired, and the findings by level.`,
 				writeProblems(e.err, probs)
 				return fmt.Errorf("no rule could be loaded")
 			}
-			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true})
+			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true, MemoryLimit: detectMemoryLimit})
 			if err != nil {
 				return err
 			}

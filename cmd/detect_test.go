@@ -64,7 +64,7 @@ func TestDetectCommand(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if lines[0] != "rule_id,title,level,tags,author,event_id,event_time,region,event_name,access_key_id,source_ip" {
+	if lines[0] != "rule_id,title,level,tags,author,event_id,variant,event_time,region,event_name,access_key_id,source_ip" {
 		t.Errorf("csv header %q", lines[0])
 	}
 	for _, l := range lines[1:] {

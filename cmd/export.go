@@ -1,93 +1,149 @@
 package cmd
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
-	"strings"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/trailhound/trailhound/lake"
+	"github.com/trailhound/trailhound/queries"
 )
 
-// newExportCmd is 'trailhound export': the store in other tools' formats.
+// newExportCmd is `trailhound export`: the store, or the lineage's part of it, in the
+// formats other tools import.
 func newExportCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "export",
-		Short: "Write the store in other tools' formats: a Parquet lake for Trino and Athena",
+		Short: "Write the store's events in a format another tool imports (Timesketch, a Parquet lake for Trino and Athena)",
 		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return usageErrorf("name what to export: %s", "trailhound export timesketch FILE, or trailhound export parquet DIR")
+		},
 	}
-	c.AddCommand(newExportParquetCmd(e))
+	c.AddCommand(newExportTimesketchCmd(e), newExportParquetCmd(e))
 	return c
 }
 
-func newExportParquetCmd(e *env) *cobra.Command {
-	var accounts []string
-	var from, to, id string
+func newExportTimesketchCmd(e *env) *cobra.Command {
+	opts := queryOptions{}
 	c := &cobra.Command{
-		Use:   "parquet DIR",
-		Short: "Write the store as a Hive-partitioned Parquet lake (events/account=/region=/day=/) for Trino and Athena",
-		Long: `Write the store as a Parquet lake under DIR, for Trino, Athena or any engine that reads
-Hive-partitioned Parquet ('trailhound lake ddl' prints the CREATE statements):
+		Use:   "timesketch FILE.jsonl [--key K]... [--from T] [--to T]",
+		Short: "Write the lineage's events (or the store's) as Timesketch's JSON Lines import, with plaso's CloudTrail fields",
+		Long: `Write the events of the keys' lineage (without --key: every event in the store) to FILE
+in Timesketch's JSON Lines import format: one event per line, in time order, with the
+fields Timesketch requires (message, datetime with an explicit +00:00, timestamp_desc) and
+the field names plaso's CloudTrail parser uses (data_type aws:cloudtrail:entry, event_name,
+user_identity_arn, cloud_trail_event...), so that Timesketch's own CloudTrail analyzer and
+graph work on the import unchanged. Upload FILE in Timesketch (its name must end in .jsonl),
+or with timesketch_importer. The fields are those of the canned query timesketch
+(queries/timesketch.sql); cloud_trail_event is the whole record as CloudTrail wrote it.
 
-  DIR/events/account=A/region=R/day=YYYY-MM-DD/ID_N.parquet  every column, the record whole
-  DIR/event_sources/ID_0.parquet    which source file each event came from
-  DIR/source_files/ID_0.parquet     the chain of custody: URI, size, SHA-256, when read
-  DIR/digests/ID_0.parquet          CloudTrail-Digest files (raw bytes, signature)
-  DIR/verify_findings/ID_0.parquet  the last 'trailhound verify' run's findings
-  DIR/verify_files/ID_0.parquet     and its verdict on every file
-
-ID is the export's id (--id; by default one derived from the store, the same wherever the
-file is), and every row carries it as export_id. Several stores (one per account or shard,
-ingested on different machines) export into one DIR without clashing; an event in two of
-them is in the lake twice, and the lake's events view keeps one row per event. Exporting the
-same store again replaces its own files (each renamed into place, then its older files that
-were not replaced removed) and leaves other exports' files alone.
-
-The account partition is recipientAccountId (the account whose trail logged the event),
-else the caller's; day is the event's UTC day. --account keeps those accounts' events (and
-their event_sources rows); --from/--to bound the events to [from, to). The provenance tables
-are written whole. The store is opened read-only: it is never modified.`,
-		Example: `  trailhound export parquet /data/lake
-  trailhound --db acct-111.duckdb export parquet /data/lake --account 111111111111 --from 2026-11-01
-  trailhound lake ddl --location /data/lake`,
+FILE "-" writes to stdout. An existing FILE is never replaced: choose a new name. The file
+is written beside FILE and renamed into place at the end, so an interrupted export leaves
+nothing half-written.`,
+		Example: `  trailhound export timesketch incident.jsonl --key AKIAIOSFODNN7EXAMPLE
+  trailhound export timesketch whole-store.jsonl --from 2026-11-01 --to 2026-11-08
+  trailhound export timesketch - --key AKIAIOSFODNN7EXAMPLE | gzip > incident.jsonl.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if strings.HasPrefix(args[0], "s3://") {
-				return usageErrorf("export parquet %s: S3 is not supported yet; export to a directory and copy it (aws s3 sync DIR %s)", args[0], args[0])
-			}
-			if id != "" {
-				if err := lake.ValidID(id); err != nil {
-					return usageErrorf("--id: %v", err)
-				}
-			}
-			f, t, err := parseTimes(from, to, e.now(), func(string) error { return nil })
+			q, err := queries.Lookup("timesketch")
 			if err != nil {
 				return err
 			}
-			var accts []string
-			for _, a := range accounts {
-				if a = strings.TrimSpace(a); a != "" {
-					accts = append(accts, a)
+			opts.KeyGiven = c.Flags().Changed("key")
+			p, err := queryParams(q, opts, e.now())
+			if err != nil {
+				return err
+			}
+			path := args[0]
+			if path != "-" {
+				if err := checkNewFile(path); err != nil {
+					return err
 				}
 			}
-			st, err := lake.OpenStore(c.Context(), e.db)
+			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true})
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			s, err := lake.Export(c.Context(), st.DB, args[0], lake.ExportOptions{ID: id, Accounts: accts, From: f, To: t}, e.logger())
-			if err != nil {
+			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.err, "exported %d events (%d source files, %d digests, %d verify findings) as %s: %d Parquet files under %s\n",
-				s.Events, s.Rows["source_files"], s.Rows["digests"], s.Rows["verify_findings"], s.ID, s.Files, args[0])
+			rows, err := q.Run(c.Context(), st.DB, p)
+			if err != nil {
+				return fmt.Errorf("export timesketch: %w", err)
+			}
+			defer rows.Close()
+			if path == "-" {
+				_, err := queries.WriteRows(e.out, queries.FormatJSONL, rows)
+				return err
+			}
+			n, err := writeNewFile(path, func(w *bufio.Writer) (int, error) {
+				return queries.WriteRows(w, queries.FormatJSONL, rows)
+			})
+			if err != nil {
+				return fmt.Errorf("export timesketch %s: %w", path, err)
+			}
+			if !e.quiet {
+				fmt.Fprintf(e.err, "wrote %d events to %s (Timesketch JSON Lines)\n", n, queries.DisplayText(path))
+			}
 			return nil
 		},
 	}
 	fl := c.Flags()
-	fl.StringSliceVar(&accounts, "account", nil, "only this account's events (repeat or comma-separate for several)")
-	fl.StringVar(&from, "from", "", "only events at or after this time (UTC)")
-	fl.StringVar(&to, "to", "", "only events before this time (UTC)")
-	fl.StringVar(&id, "id", "", "the export's id in file names and export_id (default: derived from the store)")
+	fl.StringSliceVar(&opts.Keys, "key", nil, "access key id whose lineage to export (repeat or comma-separate for several; none: the whole store)")
+	fl.StringVar(&opts.From, "from", "", "only events at or after this time (UTC)")
+	fl.StringVar(&opts.To, "to", "", "only events before this time (UTC)")
 	return c
+}
+
+// checkNewFile refuses a path that exists (an export never replaces a file) or whose
+// directory does not.
+func checkNewFile(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return usageErrorf("%s exists: an export never replaces a file; choose a new name", queries.DisplayText(path))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return usageErrorf("%s: no such directory", queries.DisplayText(filepath.Dir(path)))
+	}
+	return nil
+}
+
+// writeNewFile writes path, which must not exist, through a temporary file beside it, put
+// in place only when write succeeded (and never over a file that appeared meanwhile).
+func writeNewFile(path string, write func(*bufio.Writer) (int, error)) (int, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return 0, err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	w := bufio.NewWriterSize(f, 256<<10)
+	n, err := write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err != nil {
+		return n, err
+	}
+	// A hard link fails if path exists: the check above raced with someone creating it.
+	if err := os.Link(tmp, path); err != nil {
+		return n, err
+	}
+	return n, nil
 }

@@ -139,6 +139,7 @@ func withIngestStore(ctx context.Context, e *env, maxRecord int, maxDecompressed
 // runIngestIn runs one ingest into an open store and prints its summary on stderr.
 func runIngestIn(ctx context.Context, e *env, st *queries.Store, src ingest.Source, opts ingest.Options) (ingest.Summary, error) {
 	opts.Progress = e.progressWriter()
+	opts.ProgressWidth = e.progressWidth
 	sum, err := ingest.Run(ctx, st, src, opts, e.logger())
 	printSummary(e.err, e.db, sum)
 	return sum, err
@@ -159,6 +160,13 @@ func printSummary(w io.Writer, db string, s ingest.Summary) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "events new:      %d\n", s.EventsNew)
 	fmt.Fprintf(w, "events present:  %d (already stored, or delivered twice)\n", s.EventsPresent)
+	if n := s.EventsConflicting; n > 0 {
+		verb := "records share"
+		if n == 1 {
+			verb = "record shares"
+		}
+		fmt.Fprintf(w, "conflicting:     %d %s an eventID with different content: kept, see `trailhound query conflicts`\n", n, verb)
+	}
 	if s.OutsideWindow > 0 {
 		fmt.Fprintf(w, "outside window:  %d (eventTime outside --from/--to; not stored)\n", s.OutsideWindow)
 	}

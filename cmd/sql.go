@@ -14,9 +14,10 @@ func newSQLCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "sql QUERY",
 		Short: "Run ad-hoc SQL on the store",
-		Long: `Run one SQL statement on the store. Tables: events (one row per eventID, typed columns
-plus the whole record as JSON), event_sources, source_files, digests, ingest_runs,
-ingest_errors. Times are UTC.
+		Long: `Run one SQL statement on the store. Tables: events (one row per event: per eventID and
+content, with variant 1, 2... for records that share an eventID with different content;
+typed columns plus the whole record as JSON), event_sources, event_conflicts, source_files,
+digests, ingest_runs, ingest_errors. Times are UTC.
 
 The store is opened read-only unless --write is given. Read-only means nothing changes and
 nothing but the store is read: no INSERT, UPDATE, DELETE, CREATE or DROP in the store (TEMP

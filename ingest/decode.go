@@ -99,6 +99,7 @@ func (dc *decoder) keep(r Record, where string, line int) error {
 		dc.tooLarge(len(r.Raw), r.EventID, where, line)
 		return nil
 	}
+	r.Hash = recordHash(r.Raw)
 	dc.d.Records = append(dc.d.Records, r)
 	return dc.grow(int64(len(r.Fields) + len(r.EventID)))
 }

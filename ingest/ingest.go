@@ -92,7 +92,10 @@ type Options struct {
 	// default MemoryBudgetFor(MaxDecompressed).
 	MemoryBudget int64
 	Progress     io.Writer
-	Now          func() time.Time
+	// ProgressWidth, when not nil, is the width of the terminal Progress draws on, asked
+	// at each redraw (a terminal can be resized): progress lines are cut to fit it.
+	ProgressWidth func() int
+	Now           func() time.Time
 }
 
 // Rejection is an input, or part of one, that could not be read, and why.
@@ -108,8 +111,11 @@ type Summary struct {
 	Digests       int   // CloudTrail-Digest files among FilesRead
 	Records       int64 // CloudTrail records read (duplicates included)
 	EventsNew     int64 // events stored for the first time
-	EventsPresent int64 // records whose eventID was already stored
-	OutsideWindow int64 // records dropped because their eventTime is outside [From, To)
+	EventsPresent int64 // records already stored: the same eventID and content (a second delivery)
+	// EventsConflicting counts, of EventsNew, the records whose eventID is stored (or was
+	// read before in the run) with other content: kept as variants (query conflicts).
+	EventsConflicting int64
+	OutsideWindow     int64 // records dropped because their eventTime is outside [From, To)
 	// TrailingData counts gzipped objects with bytes after their gzip stream (not read:
 	// CloudTrail never writes them; trailhound verify reports each such log file).
 	TrailingData int
@@ -227,7 +233,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		return sum, err
 	}
 
-	prog := newProgress(opts.Progress, src)
+	prog := newProgress(opts.Progress, src, opts.ProgressWidth)
 	defer prog.stop()
 	w.progress = prog
 
@@ -365,6 +371,7 @@ func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Lo
 	res, err := w.store(ctx, it)
 	sum.EventsNew += res.New
 	sum.EventsPresent += res.Present
+	sum.EventsConflicting += res.Conflicting
 	w.settle(sum)
 	return err
 }

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/buger/jsonparser"
+
+	"github.com/trailhound/trailhound/internal/canonjson"
 )
 
 // Record is one CloudTrail event as the decoder hands it to the writer: the original
@@ -23,6 +25,19 @@ type Record struct {
 	// joined by fieldSep in insert_events.sql's order; "" when DuckDB must read them
 	// from Raw itself (a field that is a number or an object, or holds the separator).
 	Fields string
+	// Hash is the SHA-256 of Raw's canonical form (internal/canonjson): records with one
+	// eventID and one Hash are one event delivered again; with another Hash, a variant
+	// (see writer). Zero until the decoder (or the writer) computes it.
+	Hash [32]byte
+}
+
+// recordHash is the hash that tells variants of one eventID apart: the SHA-256 of the
+// canonical JSON of the whole record. Nothing is left out: no pair of one event from an S3
+// trail and from event history was found that differs in more than its spelling (key
+// order, whitespace, escapes), which the canonical form removes (see the writer's doc).
+func recordHash(raw []byte) [32]byte {
+	h, _ := canonjson.Sum(raw)
+	return h
 }
 
 // syntheticID derives a stable id for a record that has no eventID: the SHA-256 of its

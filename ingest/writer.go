@@ -13,13 +13,15 @@ import (
 	"unsafe"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
-	"github.com/zeebo/xxh3"
 
 	"github.com/trailhound/trailhound/queries"
 )
 
 // writer is the only code that inserts into the store. One goroutine owns it: it holds
-// one connection and the appenders, and de-duplicates events by eventID.
+// one connection and the appenders, and de-duplicates events by eventID and content: a
+// record with a stored eventID and the same canonical JSON is a second delivery (a source
+// row), one with other content a new variant of that eventID (a row of its own; see
+// variants.go).
 //
 // Rows are appended to temporary staging tables (in memory, spilling to DuckDB's
 // temporary directory beyond its memory limit) and moved into the store's tables by one
@@ -42,17 +44,25 @@ type writer struct {
 	lost           []stagedFile // objects a commit could not store, for the summary
 	orphans        []Rejection  // records lost with them (see isolate)
 	progress       *progress
-	isolated       bool                  // the staging tables were rearranged by isolate
-	pendingOrphans []Rejection           // orphans of the range being committed
-	pendingKept    []string              // events the range keeps for a rejected object
-	kept           int                   // events kept so, for the summary
-	soloIDs        []string              // the new events of an object committed alone (store)
-	seen           map[[16]byte]struct{} // hashes of every eventID stored or staged
-	pending        int                   // events staged since the last commit
-	staged         bool                  // anything staged since the last commit
+	isolated       bool          // the staging tables were rearranged by isolate
+	pendingOrphans []Rejection   // orphans of the range being committed
+	pendingKept    []keptVariant // events the range keeps for a rejected object
+	kept           int           // events kept so, for the summary
+	keptConflict   int           // of those, variants of an eventID stored before (variant > 0)
+	soloIDs        []keptVariant // the new events of an object committed alone (store)
+	seen           variantBook   // every (eventID, content) stored or staged
+	pending        int           // events staged since the last commit
+	staged         bool          // anything staged since the last commit
 	lastCommit     time.Time
 	now            func() time.Time
 	log            *slog.Logger
+}
+
+// keptVariant is one variant of an event, named by eventID.
+type keptVariant struct {
+	id string
+	v  int32
+	h  hashKey
 }
 
 // commitRows is a multiple of DuckDB's row-group size (122,880 rows): the INSERT then
@@ -86,8 +96,8 @@ type stagedFile struct {
 // delivered again), so a new event costs one appended row.
 var stagingTables = []string{
 	"CREATE OR REPLACE TEMP TABLE staged_files AS SELECT " + strings.Join(sourceFileColumns, ", ") + " FROM source_files LIMIT 0",
-	"CREATE OR REPLACE TEMP TABLE staged_events (event_id VARCHAR, event_time TIMESTAMPTZ, record VARCHAR, fields VARCHAR, file_id BIGINT)",
-	"CREATE OR REPLACE TEMP TABLE staged_sources (event_id VARCHAR, file_id BIGINT)",
+	"CREATE OR REPLACE TEMP TABLE staged_events (event_id VARCHAR, variant INTEGER, record_hash VARCHAR, event_time TIMESTAMPTZ, record VARCHAR, fields VARCHAR, file_id BIGINT)",
+	"CREATE OR REPLACE TEMP TABLE staged_sources (event_id VARCHAR, variant INTEGER, file_id BIGINT)",
 	"CREATE OR REPLACE TEMP TABLE staged_digests AS SELECT * REPLACE (content::VARCHAR AS content) FROM digests LIMIT 0",
 }
 
@@ -96,8 +106,8 @@ var stagingTables = []string{
 var commitStatements = []struct{ table, sql string }{
 	{"source_files", "INSERT INTO source_files (" + strings.Join(sourceFileColumns, ", ") + ") SELECT " +
 		strings.Join(sourceFileColumns, ", ") + " FROM staged_files"},
-	{"event_sources", `INSERT INTO event_sources (event_id, file_id)
-		SELECT event_id, file_id FROM staged_events UNION ALL SELECT event_id, file_id FROM staged_sources`},
+	{"event_sources", `INSERT INTO event_sources (event_id, variant, file_id)
+		SELECT event_id, variant, file_id FROM staged_events UNION ALL SELECT event_id, variant, file_id FROM staged_sources`},
 	{"digests", "INSERT INTO digests SELECT * FROM staged_digests"},
 }
 
@@ -106,7 +116,7 @@ func newWriter(ctx context.Context, db *sql.DB, now func() time.Time, log *slog.
 	if err != nil {
 		return nil, fmt.Errorf("connect to store: %w", err)
 	}
-	w := &writer{conn: conn, seen: make(map[[16]byte]struct{}), now: now, lastCommit: now(), log: log}
+	w := &writer{conn: conn, seen: newVariantBook(), now: now, lastCommit: now(), log: log}
 	if err := w.open(ctx); err != nil {
 		w.closeAppenders()
 		conn.Close()
@@ -158,22 +168,25 @@ func (w *writer) loadState(ctx context.Context) error {
 		"SELECT coalesce(max(file_id), 0) + 1 FROM source_files").Scan(&w.nextFileID); err != nil {
 		return fmt.Errorf("read source_files: %w", err)
 	}
-	rows, err := w.conn.QueryContext(ctx, "SELECT event_id FROM event_rows")
+	rows, err := w.conn.QueryContext(ctx, "SELECT event_id, variant, left(record_hash, 32) FROM event_rows")
 	if err != nil {
 		return fmt.Errorf("read event ids: %w", err)
 	}
 	defer rows.Close()
-	var id string
+	var id, h string
+	var v int32
 	for rows.Next() {
-		if err := rows.Scan(&id); err != nil {
+		if err := rows.Scan(&id, &v, &h); err != nil {
 			return fmt.Errorf("read event ids: %w", err)
 		}
-		w.seen[idKey(id)] = struct{}{}
+		k, ok := hashKeyHex(h)
+		if !ok {
+			return fmt.Errorf("read event ids: event %s has record_hash %q", id, h)
+		}
+		w.seen.put(idKey(id), k, v)
 	}
 	return rows.Err()
 }
-
-func idKey(id string) [16]byte { return xxh3.HashString128(id).Bytes() }
 
 // closeDeadRuns records the runs that never finished (the process was killed: an
 // interrupt records itself) as interrupted, with what they stored: the files and events
@@ -186,7 +199,9 @@ func closeDeadRuns(ctx context.Context, st *queries.Store) error {
 		events_new = (SELECT coalesce(sum(events_new), 0) FROM source_files f WHERE f.run_id = ingest_runs.run_id),
 		events_present = (SELECT coalesce(sum(records - events_new), 0) FROM source_files f WHERE f.run_id = ingest_runs.run_id),
 		files_rejected = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id AND e.part IS NOT TRUE),
-		records_rejected = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id AND e.part)
+		records_rejected = (SELECT count(*) FROM ingest_errors e WHERE e.run_id = ingest_runs.run_id AND e.part),
+		events_conflicting = (SELECT count(*) FROM (SELECT min(file_id) AS first FROM event_sources WHERE variant > 0
+			GROUP BY event_id, variant) v JOIN source_files f ON f.file_id = v.first WHERE f.run_id = ingest_runs.run_id)
 		WHERE finished_at IS NULL AND interrupted IS NULL`)
 	if err != nil {
 		return fmt.Errorf("record interrupted ingest runs: %w", err)
@@ -293,8 +308,11 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) 
 		defer func() {
 			if err == nil {
 				w.orphans = append(w.orphans, w.pendingOrphans...)
-				for _, id := range w.pendingKept {
-					w.seen[idKey(id)] = struct{}{} // stored after all
+				for _, k := range w.pendingKept {
+					w.seen.put(idKey(k.id), k.h, k.v) // stored after all
+					if k.v > 0 {
+						w.keptConflict++
+					}
 				}
 				w.kept += len(w.pendingKept)
 			}
@@ -351,7 +369,7 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 	}
 	for _, q := range []string{"ALTER TABLE staged_events RENAME TO staged_events_all",
 		"CREATE OR REPLACE TEMP TABLE lost_files (file_id BIGINT)",
-		"CREATE OR REPLACE TEMP TABLE kept_events (event_id VARCHAR, file_id BIGINT)"} {
+		"CREATE OR REPLACE TEMP TABLE kept_events (event_id VARCHAR, variant INTEGER, file_id BIGINT)"} {
 		if _, err := w.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("isolate failed batch: %w", err)
 		}
@@ -416,12 +434,15 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 	// Events a rejected object staged first, delivered again in this part: with r.keep,
 	// stored from the first object of the part that delivered them (kept_events); else
-	// left out and reported.
-	lost := `(SELECT event_id FROM staged_events_all WHERE file_id IN (SELECT file_id FROM lost_files)
-		AND event_id NOT IN (SELECT event_id FROM kept_events))`
+	// left out and reported. An event is one variant of an eventID: (event_id, variant).
+	lost := func(s string) string {
+		return `EXISTS (SELECT 1 FROM staged_events_all a WHERE a.event_id = ` + s + `.event_id AND a.variant = ` + s + `.variant
+			AND a.file_id IN (SELECT file_id FROM lost_files)
+			AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = a.event_id AND k.variant = a.variant))`
+	}
 	if r.keep {
-		if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, min(file_id) FROM staged_sources
-			WHERE file_id BETWEEN ? AND ? AND event_id IN `+lost+` GROUP BY event_id`, r.lo, r.hi); err != nil {
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, variant, min(file_id) FROM staged_sources s
+			WHERE file_id BETWEEN ? AND ? AND `+lost("s")+` GROUP BY event_id, variant`, r.lo, r.hi); err != nil {
 			return fmt.Errorf("write event_rows: %w", err)
 		}
 		if _, err := w.conn.ExecContext(ctx, `UPDATE staged_files f SET events_new = events_new + k.n
@@ -429,17 +450,20 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 			WHERE f.file_id = k.file_id`, r.lo, r.hi); err != nil {
 			return fmt.Errorf("write source_files: %w", err)
 		}
-		kept, err := w.conn.QueryContext(ctx, "SELECT event_id FROM kept_events WHERE file_id BETWEEN ? AND ?", r.lo, r.hi)
+		kept, err := w.conn.QueryContext(ctx, `SELECT k.event_id, k.variant, e.record_hash FROM kept_events k
+			JOIN staged_events_all e USING (event_id, variant) WHERE k.file_id BETWEEN ? AND ?`, r.lo, r.hi)
 		if err != nil {
 			return fmt.Errorf("write event_rows: %w", err)
 		}
 		for kept.Next() {
-			var id string
-			if err := kept.Scan(&id); err != nil {
+			var k keptVariant
+			var h string
+			if err := kept.Scan(&k.id, &k.v, &h); err != nil {
 				kept.Close()
 				return fmt.Errorf("write event_rows: %w", err)
 			}
-			w.pendingKept = append(w.pendingKept, id)
+			k.h, _ = hashKeyHex(h)
+			w.pendingKept = append(w.pendingKept, k)
 		}
 		kept.Close()
 		if err := kept.Err(); err != nil {
@@ -447,7 +471,7 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 		}
 	}
 	rows, err := w.conn.QueryContext(ctx, `SELECT s.file_id, s.event_id FROM staged_sources s
-		WHERE s.file_id BETWEEN ? AND ? AND s.event_id IN `+lost+` ORDER BY s.file_id, s.event_id`, r.lo, r.hi)
+		WHERE s.file_id BETWEEN ? AND ? AND `+lost("s")+` ORDER BY s.file_id, s.event_id, s.variant`, r.lo, r.hi)
 	if err != nil {
 		return fmt.Errorf("write event_sources: %w", err)
 	}
@@ -479,8 +503,8 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP VIEW staged_events AS
 		SELECT * FROM staged_events_all WHERE file_id BETWEEN %[1]d AND %[2]d
 		UNION ALL
-		SELECT e.event_id, e.event_time, e.record, e.fields, k.file_id
-		FROM kept_events k JOIN staged_events_all e USING (event_id)
+		SELECT e.event_id, e.variant, e.record_hash, e.event_time, e.record, e.fields, k.file_id
+		FROM kept_events k JOIN staged_events_all e USING (event_id, variant)
 		WHERE k.file_id BETWEEN %[1]d AND %[2]d`, r.lo, r.hi)); err != nil {
 		return fmt.Errorf("write event_rows: %w", err)
 	}
@@ -491,11 +515,11 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 	}{
 		{"source_files", "INSERT INTO source_files (" + cols + ") SELECT " + cols + " FROM staged_files WHERE file_id BETWEEN ? AND ?",
 			[]any{r.lo, r.hi}},
-		{"event_sources", `INSERT INTO event_sources (event_id, file_id)
-			SELECT event_id, file_id FROM staged_events
-			UNION ALL SELECT event_id, file_id FROM staged_sources s WHERE file_id BETWEEN ? AND ?
-				AND event_id NOT IN ` + lost + `
-				AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = s.event_id AND k.file_id = s.file_id)`,
+		{"event_sources", `INSERT INTO event_sources (event_id, variant, file_id)
+			SELECT event_id, variant, file_id FROM staged_events
+			UNION ALL SELECT event_id, variant, file_id FROM staged_sources s WHERE file_id BETWEEN ? AND ?
+				AND NOT ` + lost("s") + `
+				AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = s.event_id AND k.variant = s.variant AND k.file_id = s.file_id)`,
 			[]any{r.lo, r.hi}},
 		{"digests", "INSERT INTO digests SELECT * FROM staged_digests WHERE file_id BETWEEN ? AND ?", []any{r.lo, r.hi}},
 	} {
@@ -519,8 +543,8 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 func (w *writer) loseUnstaged(ctx context.Context, cause error) error {
 	f := w.batch[0]
 	f.reason = storeFailure(cause)
-	for _, id := range w.soloIDs {
-		delete(w.seen, idKey(id))
+	for _, k := range w.soloIDs {
+		w.seen.remove(idKey(k.id), k.h)
 	}
 	w.log.Warn("an object could not be stored; the others are", "uri", f.uri, "err", firstLine(cause))
 	for _, a := range w.appenders() {
@@ -555,17 +579,18 @@ func (w *writer) loseFile(ctx context.Context, byID map[int64]int, id int64, cau
 	if _, err := w.conn.ExecContext(ctx, "INSERT INTO lost_files VALUES (?)", id); err != nil {
 		return fmt.Errorf("isolate failed batch: %w", err)
 	}
-	rows, err := w.conn.QueryContext(ctx, "SELECT event_id FROM staged_events_all WHERE file_id = ?", id)
+	rows, err := w.conn.QueryContext(ctx, "SELECT event_id, record_hash FROM staged_events_all WHERE file_id = ?", id)
 	if err != nil {
 		return fmt.Errorf("isolate failed batch: %w", err)
 	}
 	for rows.Next() {
-		var ev string
-		if err := rows.Scan(&ev); err != nil {
+		var ev, h string
+		if err := rows.Scan(&ev, &h); err != nil {
 			rows.Close()
 			return fmt.Errorf("isolate failed batch: %w", err)
 		}
-		delete(w.seen, idKey(ev))
+		k, _ := hashKeyHex(h)
+		w.seen.remove(idKey(ev), k)
 		w.pending--
 	}
 	rows.Close()
@@ -610,6 +635,7 @@ func (w *writer) settle(s *Summary) {
 		s.OutsideWindow -= f.outside
 		s.EventsNew -= f.res.New
 		s.EventsPresent -= f.res.Present
+		s.EventsConflicting -= f.res.Conflicting
 		if f.digest {
 			s.Digests--
 		}
@@ -621,7 +647,8 @@ func (w *writer) settle(s *Summary) {
 	}
 	s.EventsNew += int64(w.kept) // counted present where they were staged as a second delivery
 	s.EventsPresent -= int64(w.kept)
-	w.lost, w.orphans, w.kept = nil, nil, 0
+	s.EventsConflicting += int64(w.keptConflict)
+	w.lost, w.orphans, w.kept, w.keptConflict = nil, nil, 0, 0
 }
 
 // insertEvents derives event_rows from staged_events (queries/insert_events.sql).
@@ -649,6 +676,7 @@ func (w *writer) maybeCommit(ctx context.Context) error {
 // objectResult is what the writer learns from storing one object.
 type objectResult struct {
 	New, Present int64
+	Conflicting  int64 // of New, variants of an eventID stored or staged with other content
 }
 
 // store stages one decoded object and its provenance.
@@ -668,30 +696,37 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 	fileID := w.nextFileID
 	w.nextFileID++
 	w.staged = true
-	inFile := make(map[[16]byte]struct{}, len(it.dec.Records))
+	type rowKey struct{ id, h [16]byte }
+	inFile := make(map[rowKey]struct{}, len(it.dec.Records))
 	for i := range it.dec.Records {
 		r := &it.dec.Records[i]
-		k := idKey(r.EventID)
-		if _, dup := inFile[k]; dup {
+		if r.Hash == ([32]byte{}) {
+			r.Hash = recordHash(r.Raw)
+		}
+		k, h := idKey(r.EventID), hashKeyOf(r.Hash)
+		if _, dup := inFile[rowKey{k, h}]; dup {
 			res.Present++
 			continue
 		}
-		inFile[k] = struct{}{}
-		if _, ok := w.seen[k]; ok {
+		inFile[rowKey{k, h}] = struct{}{}
+		if v, ok := w.seen.find(k, h); ok {
 			res.Present++
-			if err := w.sources.AppendRow(r.EventID, fileID); err != nil {
+			if err := w.sources.AppendRow(r.EventID, v, fileID); err != nil {
 				return res, fmt.Errorf("stage provenance of %s: %w", r.EventID, err)
 			}
 			continue
 		}
-		if err := w.events.AppendRow(r.EventID, nullTime(r.Time), bytesString(r.Raw), nullString(r.Fields), fileID); err != nil {
+		v := w.seen.add(k, h)
+		if err := w.events.AppendRow(r.EventID, v, hashHex(r.Hash), nullTime(r.Time), bytesString(r.Raw), nullString(r.Fields), fileID); err != nil {
 			return res, fmt.Errorf("stage event %s: %w", r.EventID, err)
 		}
-		w.seen[k] = struct{}{}
 		res.New++
+		if v > 0 {
+			res.Conflicting++
+		}
 		w.pending++
 		if solo {
-			w.soloIDs = append(w.soloIDs, r.EventID)
+			w.soloIDs = append(w.soloIDs, keptVariant{r.EventID, v, h})
 		}
 	}
 	o := it.obj
@@ -786,9 +821,10 @@ func (w *writer) finish(ctx context.Context, s *Summary) error {
 		w.settle(s)
 	}
 	_, uerr := w.conn.ExecContext(ctx, `UPDATE ingest_runs SET finished_at = ?, files_read = ?, files_skipped = ?,
-		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ?, records_rejected = ? WHERE run_id = ?`,
+		events_new = ?, events_present = ?, files_rejected = ?, interrupted = ?, records_rejected = ?,
+		events_conflicting = ? WHERE run_id = ?`,
 		w.now(), s.FilesRead, s.FilesSkipped, s.EventsNew, s.EventsPresent, len(s.Rejected), s.Interrupted,
-		len(s.BadRecords), w.runID)
+		len(s.BadRecords), s.EventsConflicting, w.runID)
 	if uerr != nil {
 		uerr = fmt.Errorf("record ingest summary: %w", uerr)
 	}

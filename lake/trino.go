@@ -180,7 +180,7 @@ func (e *Engine) lineageKeys(ctx context.Context, q queries.Query, seeds []strin
 // the text by trailhound. The caller closes the returned rows and then the release func.
 func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*sql.Rows, func(), error) {
 	if q.Trino == "" {
-		return nil, nil, fmt.Errorf("query %s has no Trino text yet (queries/trino/%s.sql); 'trailhound query list' says which do", q.Name, q.Name)
+		return nil, nil, fmt.Errorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on a store", q.Name, q.Name)
 	}
 	var lineage []string
 	if len(p.Keys) > 0 && strings.Contains(q.Trino, "{{lineage_events}}") {

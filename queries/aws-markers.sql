@@ -17,7 +17,7 @@
 --   EXECUTE aws_markers("from" := NULL, "to" := NULL);
 SELECT event_time, event_name, marker, target
 FROM (
-    SELECT event_time, event_id, event_name,
+    SELECT event_time, event_id, variant, event_name,
         CASE WHEN event_name IN ('AttachUserPolicy', 'PutUserPolicy')
              THEN aws_quarantine(event_source, event_name, record)
              WHEN regexp_matches(coalesce(json_extract_string(record, '$.requestParameters.policyArn'),
@@ -34,7 +34,7 @@ FROM (
       AND ($from::TIMESTAMPTZ IS NULL OR event_time >= $from::TIMESTAMPTZ)
       AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ)
     UNION ALL
-    SELECT event_time, event_id, event_name, 'AWS Support (' || coalesce(arn, source_ip) || ')',
+    SELECT event_time, event_id, variant, event_name, 'AWS Support (' || coalesce(arn, source_ip) || ')',
         coalesce(json_extract_string(record, '$.requestParameters.userName'),
                  json_extract_string(record, '$.requestParameters.roleName'),
                  json_extract_string(record, '$.requestParameters.instanceId'), aws_region)
@@ -48,4 +48,4 @@ FROM (
       AND ($to::TIMESTAMPTZ IS NULL OR event_time < $to::TIMESTAMPTZ)
 )
 WHERE marker IS NOT NULL
-ORDER BY event_time, event_id;
+ORDER BY event_time, event_id, variant;

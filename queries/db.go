@@ -59,15 +59,16 @@ var upgrade2SQL string
 var upgrade4SQL string
 
 // upgrades run in order on a store older than their version, after SchemaSQL (which adds
-// the new columns and tables); each sets the store's version.
+// the new columns and tables); each sets the store's version. One is SQL, or Go (run).
 var upgrades = []struct {
 	version int
 	sql     string
-}{{2, upgrade2SQL}, {4, upgrade4SQL}}
+	run     func(*Store, context.Context) error
+}{{2, upgrade2SQL, nil}, {4, upgrade4SQL, nil}, {5, "", (*Store).upgrade5}}
 
 // SchemaVersion is the version of SchemaSQL. A store written by a newer trailhound is refused;
 // an older one is upgraded when it is opened for writing.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // tempMacros is MacrosSQL with every view and macro made TEMP (per connection).
 var tempMacros = strings.NewReplacer("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO",
@@ -205,7 +206,11 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // configuration once it is set (DuckDB's TimeZone can only be set on a connection, after the
 // database is open: not in the DSN).
 func connect(ctx context.Context, path, dsn string, ownMacros, lock bool) (*Store, error) {
+	// The pool opens connections long after Open returns: their set-up must not die with
+	// Open's context (after a Ctrl-C, every new connection would fail to set its time zone).
+	initCtx := context.WithoutCancel(ctx)
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
+		ctx := initCtx
 		tz, locked, err := settings(ctx, e)
 		if err != nil {
 			return err
@@ -310,7 +315,13 @@ func (s *Store) setUp(ctx context.Context) error {
 	}
 	for _, u := range upgrades {
 		if n < u.version {
-			if _, err := s.DB.ExecContext(ctx, u.sql); err != nil {
+			var err error
+			if u.run != nil {
+				err = u.run(s, ctx)
+			} else {
+				_, err = s.DB.ExecContext(ctx, u.sql)
+			}
+			if err != nil {
 				return fmt.Errorf("upgrade %s to schema version %d: %w", s.Path, u.version, err)
 			}
 			n = u.version

@@ -1,6 +1,7 @@
 package queries
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -259,5 +260,38 @@ func TestCountStatements(t *testing.T) {
 		if got := CountStatements(text); got != want {
 			t.Errorf("CountStatements(%q) = %d, want %d", text, got, want)
 		}
+	}
+}
+
+// TestOpenContextCancelled: once Open's context is cancelled (Ctrl-C), the store still
+// opens new pooled connections for work done with another context (the summary an
+// interrupted collect still writes): each sets its time zone and macros as usual.
+func TestOpenContextCancelled(t *testing.T) {
+	for _, ro := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "case.duckdb")
+		if ro {
+			st, err := Open(t.Context(), path, OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		st, err := Open(ctx, path, OpenOptions{ReadOnly: ro})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		held, err := st.DB.Conn(t.Context()) // the pool's one connection, held: the next query needs a new one
+		if err != nil {
+			t.Fatalf("read-only %v: a connection after the cancel: %v", ro, err)
+		}
+		var tz string
+		err = st.DB.QueryRowContext(t.Context(), "SELECT current_setting('TimeZone') FROM (SELECT count(*) FROM events)").Scan(&tz)
+		if err != nil || tz != "UTC" {
+			t.Errorf("read-only %v: a query on a new connection after the cancel: %q, %v", ro, tz, err)
+		}
+		held.Close()
+		st.Close()
 	}
 }

@@ -62,4 +62,4 @@ FROM (
        OR (event_source = 's3.amazonaws.com' AND event_name = 'PutBucketLifecycle')
        OR (event_source = 'ses.amazonaws.com' AND event_name = 'DeleteIdentity')
 )
-ORDER BY event_time, event_id;
+ORDER BY event_time, event_id, variant;

@@ -27,4 +27,4 @@ FROM (
                          'ModifyImageAttribute', 'ModifyDBSnapshotAttribute', 'ModifyDBClusterSnapshotAttribute')
 )
 WHERE x IS NOT NULL
-ORDER BY event_time, event_id;
+ORDER BY event_time, event_id, variant;

@@ -7,9 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,9 +16,9 @@ import (
 	"unicode/utf8"
 
 	_ "github.com/duckdb/duckdb-go/v2"
-)
 
-var update = flag.Bool("update", false, "update golden files")
+	"github.com/trailhound/trailhound/internal/golden"
+)
 
 const goldenDir = "../testdata/golden/format"
 
@@ -63,26 +61,9 @@ func renderLimit(t *testing.T, conn *sql.Conn, f Format, limit int, query string
 	return buf.String(), n
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./queries -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s",
-			path, got, want)
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), []byte(got))
 }
 
 // allTypesSetup creates a table with one column of every type the writer handles, a row of ordinary values, a row
@@ -142,7 +123,7 @@ func TestWriteRowsGolden(t *testing.T) {
 			if n != 3 {
 				t.Errorf("rows = %d, want 3", n)
 			}
-			golden(t, "all_types."+tc.ext, got)
+			checkGolden(t, "all_types."+tc.ext, got)
 			again, _ := render(t, conn, tc.f, "SELECT * FROM all_types ORDER BY id")
 			if again != got {
 				t.Errorf("output not deterministic")
@@ -571,9 +552,23 @@ func TestTableStreaming(t *testing.T) {
 }
 
 func TestDisplayWidth(t *testing.T) {
-	for s, want := range map[string]int{"abc": 3, "日本語": 6, "e\u0301": 1, "😀": 2, "한국": 4, "ｆｕｌｌ": 8} {
+	// Emoji and symbols as attackers' strings hold them: a flag (two regional indicators), a
+	// skin-toned and a keycap sequence, an emoji-presentation symbol, a text symbol turned emoji by
+	// VS16, a plain text symbol: the hand-made table of before counted 2, 3, 1, 1 for the first four.
+	for s, want := range map[string]int{"abc": 3, "日本語": 6, "e\u0301": 1, "😀": 2, "한국": 4, "ｆｕｌｌ": 8,
+		"🇰🇷": 2, "👍🏽": 2, "✅": 2, "⚠️": 2, "→": 1} {
 		if got := displayWidth(s); got != want {
 			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
+		}
+	}
+	// A cut never splits a cluster: the flag stays whole or goes whole.
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  string
+	}{{"ab🇰🇷cd", 4, "ab…"}, {"ab🇰🇷cd", 5, "ab🇰🇷…"}, {"ab🇰🇷c", 5, "ab🇰🇷c"}, {"👍🏽👍🏽👍🏽", 5, "👍🏽👍🏽…"}} {
+		if got, _ := cutText(tc.in, tc.width); got != tc.want || displayWidth(got) > tc.width {
+			t.Errorf("cutText(%q, %d) = %q (%d columns), want %q", tc.in, tc.width, got, displayWidth(got), tc.want)
 		}
 	}
 }

@@ -84,4 +84,4 @@ FROM (
        OR (event_source = 'rolesanywhere.amazonaws.com' AND event_name IN ('CreateTrustAnchor', 'CreateProfile'))
     )
 )
-ORDER BY event_time, event_id;
+ORDER BY event_time, event_id, variant;

@@ -13,4 +13,4 @@
 --   EXECUTE lineage_events(keys := ['AKIAEXAMPLEKEY000001'], "from" := NULL, "to" := NULL);
 SELECT event_time, event_id, record
 FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
-ORDER BY event_time NULLS LAST, event_id;
+ORDER BY event_time NULLS LAST, event_id, variant;

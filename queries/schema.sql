@@ -1,4 +1,4 @@
--- trailhound store schema (version 4). Every statement is idempotent: it runs on every open.
+-- trailhound store schema (version 5). Every statement is idempotent: it runs on every open.
 -- All times are TIMESTAMPTZ in UTC. JSON columns hold JSON exactly as CloudTrail wrote it.
 
 CREATE TABLE IF NOT EXISTS meta (
@@ -6,7 +6,10 @@ CREATE TABLE IF NOT EXISTS meta (
     value VARCHAR NOT NULL
 );
 
--- One row per CloudTrail event (eventID), as stored. Query the `events` view below, which
+-- One row per CloudTrail event, as stored: per eventID and content (version 5). A record
+-- delivered again (the same eventID and canonical JSON) is one row with a source for each
+-- delivery; a record with a stored eventID and other content is a variant of it, a row of
+-- its own (view event_conflicts). Query the `events` view below, which
 -- adds the JSON sub-documents. The typed columns are derived from `record`, the whole
 -- original record, and can be rebuilt from it. `record` keeps the bytes CloudTrail wrote
 -- (a JSON type would re-serialise them); every DuckDB JSON function and operator reads it
@@ -37,12 +40,19 @@ CREATE TABLE IF NOT EXISTS event_rows (
     -- Credential facts (version 2), derived like the columns above so that following a
     -- key's lineage never parses the records of the many AssumeRole calls AWS services make:
     minted_key_id        VARCHAR,          -- responseElements.credentials.accessKeyId (STS) or .accessKey.accessKeyId (CreateAccessKey)
-    role_arn             VARCHAR           -- requestParameters.roleArn: the role an AssumeRole call asked for
+    role_arn             VARCHAR,          -- requestParameters.roleArn: the role an AssumeRole call asked for
+    -- Variants (version 5): several rows may share an eventID, one per content.
+    variant              INTEGER DEFAULT 0, -- 0 for the first content the store saw for this eventID, 1, 2... for others
+    record_hash          VARCHAR           -- hex SHA-256 of record's canonical JSON (keys sorted, no whitespace, one escaping: internal/canonjson)
 );
 
 -- A version 1 store gets the credential columns here; upgrade_2.sql derives them (once).
 ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS minted_key_id VARCHAR;
 ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS role_arn VARCHAR;
+-- A version 4 store gets the variant columns here (its rows are variant 0); the upgrade to
+-- version 5 computes record_hash (in Go: queries/upgrade5.go).
+ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS variant INTEGER DEFAULT 0;
+ALTER TABLE event_rows ADD COLUMN IF NOT EXISTS record_hash VARCHAR;
 
 -- events: every stored column, plus the JSON sub-documents computed from record when read
 -- (not stored twice, and not parsed at ingest). JSON null and absent are both SQL NULL.
@@ -50,7 +60,7 @@ CREATE OR REPLACE VIEW events AS
 SELECT event_id, event_time, event_source, event_name, aws_region, source_ip, user_agent,
     identity_type, principal_id, arn, account_id, access_key_id, user_name, session_issuer_arn,
     error_code, error_message, read_only, event_type, event_category, recipient_account_id, event_version,
-    minted_key_id, role_arn, record,
+    minted_key_id, role_arn, variant, record,
     CASE WHEN json_type(record, '$.requestParameters') <> 'NULL'
          THEN json_extract(record, '$.requestParameters') END AS request_parameters,
     CASE WHEN json_type(record, '$.responseElements') <> 'NULL'
@@ -58,6 +68,15 @@ SELECT event_id, event_time, event_source, event_name, aws_region, source_ip, us
     CASE WHEN json_type(record, '$.resources') <> 'NULL'
          THEN json_extract(record, '$.resources') END AS resources
 FROM event_rows;
+
+-- Records that share an eventID with other content (version 5): every variant of every
+-- eventID the store holds more than one row for, with how many it holds. A true second
+-- delivery (same canonical JSON) is not here: it is one row with two sources.
+CREATE OR REPLACE VIEW event_conflicts AS
+SELECT e.event_id, e.variant, n.variants, e.record_hash, e.event_time, e.event_source, e.event_name, e.aws_region,
+    e.source_ip, e.user_agent, e.identity_type, e.arn, e.user_name, e.access_key_id, e.account_id, e.error_code
+FROM event_rows e
+JOIN (SELECT event_id, count(*) AS variants FROM event_rows GROUP BY event_id HAVING count(*) > 1) n USING (event_id);
 
 -- Every object events were read from: a local file, an S3 object, an event-history region.
 -- The chain of custody: size and SHA-256 of the bytes as stored, when they were read.
@@ -88,11 +107,14 @@ ALTER TABLE source_files ADD COLUMN IF NOT EXISTS records_rejected BIGINT DEFAUL
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS content_sha256 VARCHAR;
 ALTER TABLE source_files ADD COLUMN IF NOT EXISTS trailing_bytes BIGINT;
 
--- Which source every event came from (an event delivered twice has two rows).
+-- Which source every event came from (an event delivered twice has two rows). An event
+-- is one variant of an eventID: join on (event_id, variant).
 CREATE TABLE IF NOT EXISTS event_sources (
     event_id VARCHAR NOT NULL,
-    file_id  BIGINT NOT NULL
+    file_id  BIGINT NOT NULL,
+    variant  INTEGER DEFAULT 0         -- version 5: which of the eventID's rows in event_rows
 );
+ALTER TABLE event_sources ADD COLUMN IF NOT EXISTS variant INTEGER DEFAULT 0;
 
 -- CloudTrail-Digest files, kept whole for integrity validation.
 CREATE TABLE IF NOT EXISTS digests (
@@ -184,17 +206,25 @@ CREATE TABLE IF NOT EXISTS verify_files (
 -- Each event's integrity: the verdict on every source file it came from (last verify
 -- run). An event whose every source is tampered has only tampered rows.
 CREATE OR REPLACE VIEW event_integrity AS
-SELECT s.event_id, f.file_id, f.uri, v.verdict, v.tampering, v.detail
+SELECT s.event_id, s.variant, f.file_id, f.uri, v.verdict, v.tampering, v.detail
 FROM event_sources s JOIN source_files f USING (file_id) JOIN verify_files v USING (file_id);
 
--- The events to mark: those from at least one tampered file (modified, unlisted,
--- trailing-data), with the verdicts, and whether no verified file corroborates them.
+-- The events to mark, one row per event (eventID and variant): those from at least one
+-- tampered file (modified, unlisted, trailing-data), with the verdicts ([] for none) and
+-- whether no verified file corroborates them; and (version 5) those whose eventID has
+-- other variants (conflicting: the store holds records with this eventID and other
+-- content; view event_conflicts).
 CREATE OR REPLACE VIEW event_marks AS
-SELECT event_id, list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE tampering) AS verdicts,
-    NOT bool_or(verdict = 'verified') AS uncorroborated
-FROM event_integrity
-GROUP BY event_id
-HAVING bool_or(tampering);
+WITH integrity AS (
+    SELECT event_id, variant, list(DISTINCT verdict ORDER BY verdict) FILTER (WHERE tampering) AS verdicts,
+        NOT bool_or(verdict = 'verified') AS uncorroborated
+    FROM event_integrity
+    GROUP BY event_id, variant
+    HAVING bool_or(tampering)
+)
+SELECT event_id, variant, coalesce(i.verdicts, []::VARCHAR[]) AS verdicts, coalesce(i.uncorroborated, false) AS uncorroborated,
+    c.event_id IS NOT NULL AS conflicting
+FROM integrity i FULL OUTER JOIN (SELECT event_id, variant FROM event_conflicts) c USING (event_id, variant);
 
 -- Every source file with the last verify's verdict (NULL: read after that run, or an
 -- older read of an object read again), e.g. for a manifest of the files behind a report.
@@ -214,9 +244,11 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
     events_present BIGINT,
     files_rejected BIGINT,
     interrupted    BOOLEAN,            -- true for a run cut short (Ctrl-C, or found unfinished by the next ingest)
-    records_rejected BIGINT            -- parts of objects not stored (version 3; see ingest_errors.line)
+    records_rejected BIGINT,           -- parts of objects not stored (version 3; see ingest_errors.line)
+    events_conflicting BIGINT          -- version 5: of events_new, variants of an eventID stored with other content
 );
 ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS records_rejected BIGINT;
+ALTER TABLE ingest_runs ADD COLUMN IF NOT EXISTS events_conflicting BIGINT;
 
 -- Inputs that could not be read, and why; and parts of inputs that could not be stored
 -- while the rest was (a malformed line, a record over the size limit). A bad object never
@@ -238,7 +270,7 @@ ALTER TABLE ingest_errors ADD COLUMN IF NOT EXISTS line BIGINT;
 -- region), "S3 s3://bucket/key", "file /path". An event delivered by several sources has a
 -- row for each.
 CREATE OR REPLACE VIEW event_origins AS
-SELECT s.event_id, f.kind, f.uri, f.read_at,
+SELECT s.event_id, s.variant, f.kind, f.uri, f.read_at,
     CASE f.kind
         WHEN 'history' THEN 'event history, ' || regexp_extract(f.uri, '^history:([^?#]*)', 1)
         WHEN 's3' THEN 'S3 ' || f.uri
@@ -279,7 +311,7 @@ CREATE TABLE IF NOT EXISTS price_cache (
     PRIMARY KEY (service, region, item, market, unit)
 );
 
-INSERT INTO meta VALUES ('schema_version', '4') ON CONFLICT DO NOTHING;
+INSERT INTO meta VALUES ('schema_version', '5') ON CONFLICT DO NOTHING;
 -- A version 2 store has what version 3 adds once the statements above have run (upgrade_4.sql
 -- then takes it to version 4).
 UPDATE meta SET value = '3' WHERE key = 'schema_version' AND value = '2';

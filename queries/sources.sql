@@ -4,7 +4,8 @@
 -- chart: bar x=region y=events
 --
 -- An event delivered by several sources (a trail file and event history, say) counts once
--- in `events` and once in each source's column. Regions with events from event history
+-- in `events` and once in each source's column. Records that share an eventID with other
+-- content (query conflicts) are events of their own, counted each. Regions with events from event history
 -- only are regions no trail file covered; `trailhound collect` prints this per region.
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $from/$to replaced by
@@ -12,14 +13,14 @@
 --   PREPARE sources AS <the SELECT below>;
 --   EXECUTE sources("from" := NULL, "to" := NULL);
 SELECT e.aws_region AS region,
-    count(DISTINCT e.event_id) AS events,
-    count(DISTINCT e.event_id) FILTER (WHERE f.kind = 's3') AS from_s3,
-    count(DISTINCT e.event_id) FILTER (WHERE f.kind = 'history') AS from_history,
-    count(DISTINCT e.event_id) FILTER (WHERE f.kind = 'file') AS from_files,
+    count(DISTINCT (e.event_id, e.variant)) AS events,
+    count(DISTINCT (e.event_id, e.variant)) FILTER (WHERE f.kind = 's3') AS from_s3,
+    count(DISTINCT (e.event_id, e.variant)) FILTER (WHERE f.kind = 'history') AS from_history,
+    count(DISTINCT (e.event_id, e.variant)) FILTER (WHERE f.kind = 'file') AS from_files,
     min(e.event_time) AS first_event,
     max(e.event_time) AS last_event
 FROM event_rows e
-JOIN event_sources s USING (event_id)
+JOIN event_sources s USING (event_id, variant)
 JOIN source_files f USING (file_id)
 WHERE ($from::TIMESTAMPTZ IS NULL OR e.event_time >= $from::TIMESTAMPTZ)
   AND ($to::TIMESTAMPTZ IS NULL OR e.event_time < $to::TIMESTAMPTZ)

@@ -132,4 +132,4 @@ FROM (
         FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
     )
 )
-ORDER BY event_time, event_id;
+ORDER BY event_time, event_id, variant;

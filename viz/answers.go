@@ -36,6 +36,7 @@ func (p *packer) writeAnswers(s summary, steps, done []Action) error {
 	w("Each answer names its evidence: files of this pack (data/NAME.csv, with the same rows in data/NAME.jsonl; " +
 		"the CloudTrail records themselves in data/lineage-events.jsonl). manifest.json gives the SHA-256 of every " +
 		"file and of every CloudTrail file the analysis was made from. Secrets are redacted; see manifest.json.\n\n")
+	p.answerConflicts(w)
 
 	iam := p.results["iam-changes"]
 	iamRows := func(names ...string) ([]string, bool) {
@@ -203,6 +204,28 @@ func (p *packer) writeAnswers(s summary, steps, done []Action) error {
 		return fmt.Errorf("evidence pack: answers.md: %w", err)
 	}
 	return f.close()
+}
+
+// answerConflicts says, when the store holds records that share an eventID with different
+// content, that each was kept, and why it matters.
+func (p *packer) answerConflicts(w func(string, ...any)) {
+	n := int64(p.counts["conflicts"])
+	res := p.results["conflicts"]
+	if n == 0 || res == nil {
+		return
+	}
+	ids := ""
+	if int64(len(res.Values)) == n {
+		seen := map[string]bool{}
+		for i := range res.Values {
+			seen[row{res: res, i: i}.text("event_id")] = true
+		}
+		ids = " under " + plural(int64(len(seen)), "eventID", "eventIDs")
+	}
+	w("**Records that share an eventID:** the logs hold %s%s with different content (another time, identity or address). "+
+		"CloudTrail gives every event its own eventID, so such records were altered, forged or mangled by an export; "+
+		"none was merged or dropped: each is kept, and counted, as an event of its own. Evidence: data/conflicts.csv "+
+		"(each record's time, identity, address and source file).\n\n", plural(n, "record", "records"), ids)
 }
 
 // answerRegions answers "usage in every region": per region, what was launched and what is left.

@@ -49,6 +49,7 @@ var packTables = []packTable{
 	{"left-running", "Still there, one by one: made and never stopped or deleted in the logs (left running)", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
 	{"aws-markers", "What AWS itself did (its quarantine policy on the key's user, support)", true, "the logs show no action by AWS on these credentials."},
 	{"coverage", "Where the logs may have holes: events per region and hour (log coverage)", true, "no events in this window."},
+	{"conflicts", "Records that share an eventID with different content (each kept as its own event)", true, "no two records in the store share an eventID with different content."},
 	{"regions", "Activity per region", false, ""},
 	{"timeline", "Every event of the lineage", false, ""},
 	{"recon", "Reconnaissance", false, ""},

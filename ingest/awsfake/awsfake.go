@@ -9,6 +9,7 @@
 package awsfake
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
@@ -566,8 +567,12 @@ func (s *Server) LoadTrailTree(dir string) (map[string]int, error) {
 				continue
 			}
 			seen[r.EventID] = true
+			spelt, err := historySpelling(raw)
+			if err != nil {
+				return fmt.Errorf("%s: event %s: %w", p, r.EventID, err)
+			}
 			byRegion[r.AwsRegion] = append(byRegion[r.AwsRegion],
-				Event{ID: r.EventID, Name: r.EventName, Source: r.EventSource, Time: t, Raw: string(raw)})
+				Event{ID: r.EventID, Name: r.EventName, Source: r.EventSource, Time: t, Raw: spelt})
 		}
 		return nil
 	})
@@ -580,4 +585,19 @@ func (s *Server) LoadTrailTree(dir string) (map[string]int, error) {
 		n[region] = len(evs)
 	}
 	return n, nil
+}
+
+// historySpelling is a trail record as event history's CloudTrailEvent string spells it:
+// the same event serialised again, compactly, with its keys in another order and other
+// escapes (here Go's: keys sorted, <, > and & as \u003c...), which is all that tells the
+// two apart; trailhound must store them as one event.
+func historySpelling(raw []byte) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }

@@ -3,6 +3,7 @@ package synth
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -70,6 +71,7 @@ func (g *gen) plan(ctx context.Context) error {
 		}
 		g.planNoise(a, share, epf)
 	}
+	g.planReusedIDs()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -371,3 +373,25 @@ func (g *gen) planFiles(epf int) {
 	}
 	g.m.Files = len(g.files)
 }
+
+// planReusedIDs plans the ReusedIDSignIns sign-ins: in the owner's first days, an hour
+// and a few minutes apart, in us-east-1 (where CloudTrail records console sign-ins).
+func (g *gen) planReusedIDs() {
+	n := g.o.ReusedIDSignIns
+	if n == 0 {
+		return
+	}
+	r := g.rng
+	ids := []string{uuid(r), uuid(r)}
+	slices.Sort(ids)
+	g.m.ReusedIDs = ids
+	east := g.regIdx["us-east-1"]
+	for i := range n {
+		t := g.start + int64(i)*3780 + 600
+		g.stubs = append(g.stubs, stub{t: t, seed: r.Uint64(), dwin: int32(t / window), aux: uint32(i), kind: kReused, reg: east})
+		g.m.ReusedIDUsers = append(g.m.ReusedIDUsers, reusedUser(i))
+	}
+	slices.Sort(g.m.ReusedIDUsers)
+}
+
+func reusedUser(i int) string { return fmt.Sprintf("contractor-%02d", i+1) }

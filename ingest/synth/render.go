@@ -1,12 +1,16 @@
 package synth
 
-import "math/rand/v2"
+import (
+	"fmt"
+	"math/rand/v2"
+)
 
 // Stub kinds.
 const (
 	kAttack uint8 = iota
 	kOwner
 	kNoise
+	kReused // a sign-in that shares its eventID with others (Options.ReusedIDSignIns)
 )
 
 // stub is a planned record: enough to render it deterministically later.
@@ -54,9 +58,32 @@ func (rd *renderer) render(w *jw, s *stub) {
 		rd.reseed(s.seed)
 		rd.owner(s)
 		rd.rc.emit(w)
+	case kReused:
+		rd.reseed(s.seed)
+		rd.reused(s)
+		rd.rc.emit(w)
 	default:
 		rd.reseed(s.seed)
 		rd.noise(s)
 		rd.rc.emit(w)
 	}
+}
+
+// reused fills rd.rc for a sign-in that shares its eventID (planReusedIDs): sign-in i is
+// by user contractor-NN, from 198.51.100.(10+i), with eventID ReusedIDs[i%2].
+func (rd *renderer) reused(s *stub) {
+	g := rd.g
+	a := g.accts[s.acct]
+	rc := &rd.rc
+	i := int(s.aux)
+	rc.begin(rd.r, a.id, s.t, "signin.amazonaws.com", "ConsoleLogin", g.region(s.reg))
+	rc.evID = g.m.ReusedIDs[i%len(g.m.ReusedIDs)]
+	rc.reqID = ""
+	rc.evType = "AwsConsoleSignIn"
+	user := reusedUser(i)
+	rc.id = ident{typ: "IAMUser", pid: fmt.Sprintf("AIDAREUSEDID%08d", i+1), arn: "arn:aws:iam::" + a.id + ":user/" + user, acct: a.id, user: user}
+	rc.ip = fmt.Sprintf("198.51.100.%d", 10+i)
+	rc.ua = ownerBrowser
+	rc.resp = func(w *jw) { w.ks("ConsoleLogin", "Success") }
+	rc.tlsHost = "signin.aws.amazon.com"
 }

@@ -69,6 +69,10 @@ type Options struct {
 	Bucket        string    // for digest contents; default "trailhound-demo-trail"
 	TrailName     string    // trail name used in digest file names; default "management-events"
 	DuplicateRate float64   // fraction of records delivered twice; default 0
+	// ReusedIDSignIns writes that many console sign-ins (each by another IAM user, from
+	// another address, at another time) that share two eventIDs, as a broken export or a
+	// forger writes them: every one is a distinct event (Manifest.ReusedIDs). Default 0.
+	ReusedIDSignIns int
 	// EmptyDigests also writes digests for hours without log files between a
 	// region's first and last delivery, as CloudTrail does (an unbroken hourly
 	// chain). By default only hours with log files get a digest.
@@ -96,6 +100,9 @@ type Manifest struct {
 	EventsByAccount    map[string]int // distinct events per recipientAccountId
 	From, To           time.Time      // min and max eventTime
 	CrossMidnightFiles int            // log files in a later day's folder than their oldest event
+	// ReusedIDs are the eventIDs the ReusedIDSignIns sign-ins share (sorted), and
+	// ReusedIDUsers the users who signed in, one per sign-in (sorted).
+	ReusedIDs, ReusedIDUsers []string
 
 	Account       string   // account the incident happens in
 	LeakedKey     string   // the leaked AKIA key
@@ -257,6 +264,9 @@ func withDefaults(o Options) (Options, error) {
 	}
 	if o.DuplicateRate < 0 || o.DuplicateRate > 1 || o.DuplicateRate != o.DuplicateRate {
 		return o, fmt.Errorf("synth: DuplicateRate %v not in [0,1]", o.DuplicateRate)
+	}
+	if o.ReusedIDSignIns < 0 {
+		return o, fmt.Errorf("synth: ReusedIDSignIns %d is negative", o.ReusedIDSignIns)
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)

@@ -300,7 +300,9 @@ func (c *compiler) necessary(it *Item) string {
 			if err != nil {
 				return ""
 			}
-			as = append(as, "coalesce("+t+", false)")
+			// no coalesce: NULL (col is NULL) fails a filter as false does, and without
+			// it DuckDB reads an OR of equalities as one IN
+			as = append(as, t)
 		}
 		vals = append(vals, "("+strings.Join(as, " OR ")+")")
 	}

@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,40 +8,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/trailhound/trailhound/internal/golden"
 )
 
 // golden compares got with testdata/golden/sigma/name (rewritten with -update).
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./queries/sigma -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s", path, i+1, g, w)
-			}
-		}
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), got)
 }
 
 // TestSigmaHQRulesLoad: every rule of SigmaHQ's CloudTrail folder and of its unsupported/
@@ -86,7 +59,7 @@ func TestSigmaHQRulesLoad(t *testing.T) {
 			t.Errorf("%s does not run: %s", name, skipped[name])
 		}
 	}
-	golden(t, "sigmahq-load.txt", []byte(b.String()))
+	checkGolden(t, "sigmahq-load.txt", []byte(b.String()))
 }
 
 // TestHostileRuleFiles: rule files are input. Each bad one is reported by name with its
@@ -162,7 +135,7 @@ func TestHostileRuleFiles(t *testing.T) {
 		p.Source = rel
 		fmt.Fprintln(&b, p.String())
 	}
-	golden(t, "hostile-rules.txt", []byte(b.String()))
+	checkGolden(t, "hostile-rules.txt", []byte(b.String()))
 }
 
 // TestRealdataFindings: SigmaHQ's rules and trailhound's over every real sample: the
@@ -178,10 +151,11 @@ func TestRealdataFindings(t *testing.T) {
 	}
 	defer res.Close()
 	rows, err := res.conn.QueryContext(context.Background(), `
-		SELECT f.rule_id, f.title, f.author, f.event_id, f.event_name, o.uri
+		SELECT f.rule_id, f.title, f.author, f.event_id, f.variant, f.event_name, o.uri
 		FROM th_findings f
-		JOIN (SELECT s.event_id, min(sf.uri) AS uri FROM event_sources s JOIN source_files sf USING (file_id) GROUP BY ALL) o USING (event_id)
-		ORDER BY f.rule_id, f.event_id`)
+		JOIN (SELECT s.event_id, s.variant, min(sf.uri) AS uri FROM event_sources s JOIN source_files sf USING (file_id) GROUP BY ALL) o
+		    USING (event_id, variant)
+		ORDER BY f.rule_id, f.event_id, f.variant, f.event_name, f.event_time NULLS FIRST, f.source_ip NULLS FIRST, f.access_key_id NULLS FIRST`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +165,8 @@ func TestRealdataFindings(t *testing.T) {
 	var b strings.Builder
 	for rows.Next() {
 		var id, title, author, ev, name, uri string
-		if err := rows.Scan(&id, &title, &author, &ev, &name, &uri); err != nil {
+		var variant int
+		if err := rows.Scan(&id, &title, &author, &ev, &variant, &name, &uri); err != nil {
 			t.Fatal(err)
 		}
 		rel := uri
@@ -203,6 +178,9 @@ func TestRealdataFindings(t *testing.T) {
 		}
 		perRule[id]++
 		if perRule[id] <= 20 { // the golden file keeps the first 20 findings of each rule
+			if variant > 0 { // a record that shares its eventID with other content: a finding of its own
+				ev += fmt.Sprintf(" (variant %d)", variant)
+			}
 			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", id, title, author, ev, name, rel)
 		}
 		base := filepath.Base(uri)
@@ -223,7 +201,7 @@ func TestRealdataFindings(t *testing.T) {
 	for _, id := range ids {
 		fmt.Fprintf(&b, "%s\t%d\n", id, perRule[id])
 	}
-	golden(t, "realdata-findings.tsv", []byte(b.String()))
+	checkGolden(t, "realdata-findings.tsv", []byte(b.String()))
 
 	// Stratus Red Team detonation -> the rule written for its technique
 	want := map[string][]string{

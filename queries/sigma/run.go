@@ -128,10 +128,12 @@ type Options struct {
 }
 
 // Columns are the result columns of Query, in order.
-var Columns = []string{"rule_id", "title", "level", "tags", "author", "event_id", "event_time", "region", "event_name", "access_key_id", "source_ip"}
+var Columns = []string{"rule_id", "title", "level", "tags", "author", "event_id", "variant", "event_time", "region", "event_name", "access_key_id", "source_ip"}
 
-// statement builds the SQL of the plan's rules over scope: one row per (rule, event).
-func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
+// statement builds the SQL of the plan's rules over scope: one row per (rule, event), in
+// time order when ordered. Records that share an eventID with other content (variants) are
+// events of their own: one row each.
+func (p *Plan) statement(rules []*Rule, scope string, ordered bool) (string, []any, error) {
 	var parts []string
 	var args []any
 	var ids, titles, levels, tags, authors []string
@@ -141,6 +143,13 @@ func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
 		s, err := ruleMatches(r, i, scope, c, 0, false)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: %w", r.Ref(), err)
+		}
+		if r.Detection == nil || r.Detection.Agg != nil {
+			// a correlation may list an event more than once (in several windows, or for
+			// several of its rules): once per rule. A detection's SELECT lists each event of
+			// the scope at most once already (each stored row, a variant of an eventID being
+			// a row of its own), so the many rows of a common rule are not sorted again for this.
+			s = "SELECT * FROM (" + s + ")\nQUALIFY row_number() OVER (PARTITION BY event_id, variant ORDER BY event_time NULLS LAST, event_name, source_ip) = 1"
 		}
 		parts = append(parts, s)
 		args = append(args, c.args...)
@@ -152,7 +161,7 @@ func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
 		authors = append(authors, r.Author)
 	}
 	if len(parts) == 0 {
-		parts = []string{"SELECT NULL::BIGINT AS rule_idx, NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS aws_region, " +
+		parts = []string{"SELECT NULL::BIGINT AS rule_idx, NULL::VARCHAR AS event_id, NULL::BIGINT AS variant, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS aws_region, " +
 			"NULL::VARCHAR AS event_name, NULL::VARCHAR AS access_key_id, NULL::VARCHAR AS source_ip WHERE false"}
 	}
 	args = append(args, sql.Named("m_idx", idxs), sql.Named("m_id", ids), sql.Named("m_title", titles),
@@ -164,11 +173,12 @@ func (p *Plan) statement(rules []*Rule, scope string) (string, []any, error) {
 hits AS (
 ` + strings.Join(parts, "\nUNION ALL\n") + `
 )
-SELECT m.rule_id, m.title, m.level, m.tags, m.author, h.event_id, h.event_time, h.aws_region AS region, h.event_name,
+SELECT m.rule_id, m.title, m.level, m.tags, m.author, h.event_id, h.variant, h.event_time, h.aws_region AS region, h.event_name,
     h.access_key_id, h.source_ip
-FROM hits h JOIN meta m USING (rule_idx)
-QUALIFY row_number() OVER (PARTITION BY h.rule_idx, h.event_id ORDER BY h.event_time NULLS LAST, h.event_name, h.source_ip) = 1
-ORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id`
+FROM hits h JOIN meta m USING (rule_idx)`
+	if ordered {
+		q += "\nORDER BY h.event_time NULLS LAST, m.rule_id, h.event_id, h.variant"
+	}
 	return q, args, nil
 }
 
@@ -181,15 +191,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 		rec, recCol = ", e.record", ", record"
 	}
 	if d := r.Detection; d != nil && d.Agg == nil {
-		where, err := c.condition(d.Condition, d)
-		if err != nil {
-			return "", err
-		}
-		if nc := c.necessaryOf(d.Condition, d); nc != "" {
-			where = nc + " AND " + where
-		}
-		return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
-			idx, rec, scope, where), nil
+		return detectionMatches(d, idx, scope, c, rec)
 	}
 	corr := r.Correlation
 	if corr == nil { // the older aggregation form: a correlation over the rule's own condition
@@ -212,21 +214,40 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 	}
 	var base []string
 	for j, u := range corr.resolved {
-		s, err := ruleMatches(u, j, scope, c, depth+1, true)
-		if err != nil {
-			return "", err
-		}
 		var groups []string
 		for gi, g := range corr.GroupBy {
 			field := g
 			if m, ok := corr.Aliases[g]; ok {
 				field = m[u.Name]
 			}
-			groups = append(groups, fieldText(field)+fmt.Sprintf(" AS g%d", gi))
+			groups = append(groups, fmt.Sprintf(" AS g%d", gi))
+			groups[gi] = field + groups[gi]
 		}
-		val := "NULL::VARCHAR AS v"
+		val := " AS v"
 		if corr.Field != "" {
-			val = fieldText(corr.Field) + " AS v"
+			val = corr.Field + val
+		}
+		if d := u.Detection; d != nil && d.Agg == nil && !withRecord {
+			// the group and value fields read from the matched event itself: its record
+			// is not carried through the windows
+			cols := ", " + fieldValue("e", val)
+			for _, g := range groups {
+				cols += ", " + fieldValue("e", g)
+			}
+			s, err := detectionMatches(d, j, scope, c, cols)
+			if err != nil {
+				return "", err
+			}
+			base = append(base, s)
+			continue
+		}
+		s, err := ruleMatches(u, j, scope, c, depth+1, true)
+		if err != nil {
+			return "", err
+		}
+		val = fieldValue("b", val)
+		for gi, g := range groups {
+			groups[gi] = fieldValue("b", g)
 		}
 		star := "b.* EXCLUDE (record)"
 		if withRecord {
@@ -263,9 +284,9 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 	}
 	hit := strings.Join(conds, " AND ")
 	union := strings.Join(base, "\nUNION ALL\n")
-	cols := "rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip" + recCol
+	cols := "rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip" + recCol
 	if corr.Timespan == 0 { // the older form without timeframe: the whole scope at once
-		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
+		return fmt.Sprintf(`SELECT %d AS rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, %s OVER (%s) AS n FROM (%s) u
 ) WHERE %s`, idx, recCol, agg, partition, union, hit), nil
 	}
@@ -281,7 +302,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 	switch corr.Type {
 	case "event_count": // an event counts once in its group, whichever of the rules matched it
 		counted = fmt.Sprintf(`SELECT *, count(*) %s AS n FROM (
-        SELECT * FROM u WHERE event_time IS NOT NULL QUALIFY row_number() OVER (PARTITION BY event_id%s ORDER BY rule_idx) = 1)`, frame, gcols)
+        SELECT * FROM u WHERE event_time IS NOT NULL QUALIFY row_number() OVER (PARTITION BY event_id, variant%s ORDER BY rule_idx) = 1)`, frame, gcols)
 	case "temporal": // the rules with an event in the window
 		var terms []string
 		for j := range corr.resolved {
@@ -293,7 +314,7 @@ func ruleMatches(r *Rule, idx int, scope string, c *compiler, depth int, withRec
 		_ = cols
 	}
 	return fmt.Sprintf(`SELECT * FROM (WITH u AS (%s)
-SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
+SELECT %d AS rule_idx, event_id, variant, event_time, aws_region, event_name, access_key_id, source_ip%s FROM (
     SELECT *, bool_or(%s) OVER (%s ORDER BY event_time RANGE BETWEEN CURRENT ROW AND %s FOLLOWING) AS hit FROM (
         %s
     )
@@ -304,11 +325,16 @@ SELECT %d AS rule_idx, event_id, event_time, aws_region, event_name, access_key_
 // bound, and $keys, $from, $to). With keys it reads lineage_events, so it runs on a
 // queries.Scoped connection (or any, more slowly).
 func (p *Plan) Query(opts Options) (string, []any, error) {
+	return p.query(opts, true)
+}
+
+// query is Query, in time order only when ordered (Start's findings are sorted as read).
+func (p *Plan) query(opts Options, ordered bool) (string, []any, error) {
 	scope := wholeStoreSQL
 	if len(opts.Keys) > 0 {
 		scope = scopeSQL
 	}
-	q, args, err := p.statement(p.Run, scope)
+	q, args, err := p.statement(p.Run, scope, ordered)
 	if err != nil {
 		return "", nil, err
 	}
@@ -404,7 +430,7 @@ func (r *Result) query(ctx context.Context, q string, args ...any) error {
 func (r *Result) exec(ctx context.Context, opts Options) error {
 	p := r.plan
 	for {
-		q, args, err := p.Query(opts)
+		q, args, err := p.query(opts, false)
 		if err != nil {
 			return err
 		}
@@ -439,7 +465,7 @@ func (r *Result) findBad(ctx context.Context, opts Options) map[*Rule]string {
 		scope = scopeSQL
 	}
 	for _, rule := range r.plan.Run {
-		q, args, err := r.plan.statement([]*Rule{rule}, scope)
+		q, args, err := r.plan.statement([]*Rule{rule}, scope, false)
 		if err == nil {
 			err = r.query(ctx, "SELECT count(*) FROM ("+q+")", append(args, scopeArgs(q, opts)...)...)
 		}
@@ -540,14 +566,39 @@ func nullCols(groups int, withRecord bool) string {
 	return c
 }
 
-// fieldText is json_extract_string(record, field) of a matched row b: a group-by or
-// value_count field, read through objects only (an array on the way gives NULL), an
-// array or object as its JSON text. A typed column holds the same text except that it is
-// NULL for "": read the record only then.
-func fieldText(field string) string {
-	jes := fmt.Sprintf("json_extract_string(b.record, %s)", jsonPath(strings.Split(field, "."), nil))
-	if tc, ok := typedColumns[field]; ok && (tc.col == "aws_region" || tc.col == "event_name" || tc.col == "access_key_id" || tc.col == "source_ip") {
-		return fmt.Sprintf("coalesce(b.%s, %s)", tc.col, jes) // the columns a matched row carries
+// fieldValue is "FIELD AS alias" (alias "" when FIELD is empty) as SQL: NULL::VARCHAR for
+// no field, else fieldText of the row t.
+func fieldValue(t, fieldAs string) string {
+	field, alias, _ := strings.Cut(fieldAs, " AS ")
+	if field == "" {
+		return "NULL::VARCHAR AS " + alias
+	}
+	return fieldText(t, field) + " AS " + alias
+}
+
+// fieldText is json_extract_string(record, field) of a matched row t (an event, or a
+// correlation's row that carries its record): a group-by or value_count field, read
+// through objects only (an array on the way gives NULL), an array or object as its JSON
+// text. A typed column holds the same text except that it is NULL for "": read the
+// record only then.
+func fieldText(t, field string) string {
+	jes := fmt.Sprintf("json_extract_string(%s.record, %s)", t, jsonPath(strings.Split(field, "."), nil))
+	if tc, ok := typedColumns[field]; ok && (t == "e" || tc.col == "aws_region" || tc.col == "event_name" || tc.col == "access_key_id" || tc.col == "source_ip") {
+		return fmt.Sprintf("coalesce(%s.%s, %s)", t, tc.col, jes) // an event has every column, a matched row these
 	}
 	return jes
+}
+
+// detectionMatches is the SELECT of (rule_idx, the match columns, then cols) for the
+// events of scope that detection d flags.
+func detectionMatches(d *Detection, idx int, scope string, c *compiler, cols string) (string, error) {
+	where, err := c.condition(d.Condition, d)
+	if err != nil {
+		return "", err
+	}
+	if nc := c.necessaryOf(d.Condition, d); nc != "" {
+		where = nc + " AND " + where
+	}
+	return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.variant, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
+		idx, cols, scope, where), nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,8 +19,6 @@ import (
 	"github.com/trailhound/trailhound/ingest"
 	"github.com/trailhound/trailhound/queries"
 )
-
-var update = flag.Bool("update", false, "update the golden files")
 
 const (
 	sharedDir   = "../../../shared"
@@ -148,7 +147,9 @@ func storedEvents(t testing.TB, db *sql.DB) []refEvent {
 }
 
 // findings runs the rules on st (every rule that can run reports, whatever it is used by)
-// and returns the event ids each rule flagged, by rule key.
+// and returns the event ids each rule flagged, by rule key, each once: records that share
+// an eventID with other content (variants) are findings of their own, and the reference
+// evaluator names events by eventID.
 func findings(t testing.TB, st *queries.Store, rules []*Rule, opts Options) (map[string][]string, *Plan) {
 	t.Helper()
 	p := Prepare(rules, "")
@@ -192,6 +193,7 @@ func findings(t testing.TB, st *queries.Store, rules []*Rule, opts Options) (map
 	}
 	for k := range out {
 		sort.Strings(out[k])
+		out[k] = slices.Compact(out[k])
 	}
 	return out, p
 }
