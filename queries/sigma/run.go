@@ -551,3 +551,22 @@ func fieldText(field string) string {
 	}
 	return jes
 }
+
+// StartIn runs the plan as Start does, on q: a connection that already holds opts' scope (a
+// queries.Scoped of the same keys, from and to, as the evidence pack has), so the lineage is
+// not computed again. Close drops the findings; q stays open.
+func (p *Plan) StartIn(ctx context.Context, q Querier, opts Options) (*Result, error) {
+	res := &Result{plan: p, conn: q}
+	res.close = func() error {
+		rows, err := q.QueryContext(context.Background(), "DROP TABLE IF EXISTS th_findings")
+		if err == nil {
+			err = rows.Close()
+		}
+		return err
+	}
+	if err := res.exec(ctx, opts); err != nil {
+		res.Close()
+		return nil, err
+	}
+	return res, nil
+}
