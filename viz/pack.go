@@ -414,7 +414,7 @@ func (p *packer) run(q queries.Query) (*sql.Rows, error) {
 // tablesKept are the tables the summary and answers.md read whole.
 var tablesKept = map[string]bool{"summary": true, "lineage": true, "key-status": true, "iam-changes": true, "left-running": true,
 	"aws-markers": true, "compute-launches": true, "credential-misuse": true, "data-access": true, "exposure": true,
-	"brute-force": true, "cost": true, "cost-total": true, "evidence-files": true}
+	"brute-force": true, "cost": true, "cost-total": true, "evidence-files": true, "integrity": true}
 
 func (p *packer) write() error {
 	if _, _, ok, err := p.runTable("summary", 0); err != nil {

@@ -230,6 +230,19 @@ func (p *packer) integrity(marked int) (integrityText, error) {
 		}
 		it.text = append(it.text, s)
 	}
+	if f := p.results["integrity"]; f != nil && run.tamper > 0 {
+		var items []string
+		for i := range f.Values {
+			r := row{res: f, i: i}
+			if r.get("tampering") == true {
+				items = append(items, r.text("kind")+": "+r.text("object"))
+			}
+		}
+		if len(items) > 0 {
+			it.text = append(it.text, "Verify's findings of tampering or loss anywhere in the store (a missing log file may have "+
+				"held events of the lineage; data/integrity.csv has them all): "+joinSemi(items, 10)+".")
+		}
+	}
 	return it, nil
 }
 
