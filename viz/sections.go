@@ -260,6 +260,7 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // writes every finding as data/detections.csv and .jsonl (what trailhound detect --key
 // prints) and returns the techniques observed.
 func (p *packer) techniques() ([]sigma.Technique, error) {
+	start := time.Now()
 	rules, probs := sigma.Builtin()
 	plan := sigma.Prepare(rules, "")
 	res, err := plan.StartIn(p.ctx, p.scope, sigma.Options{Keys: p.o.Params.Keys, From: p.o.Params.From, To: p.o.Params.To})
@@ -279,7 +280,8 @@ func (p *packer) techniques() ([]sigma.Technique, error) {
 		return nil, fmt.Errorf("evidence pack: %w", err)
 	}
 	if sum, err := res.Summary(p.ctx, probs); err == nil {
-		p.log.Debug("evidence pack: detections", "rules", sum.Run, "fired", len(sum.Fired), "findings", sum.Findings)
+		p.log.Debug("evidence pack: detections", "rules", sum.Run, "fired", len(sum.Fired), "findings", sum.Findings,
+			"took", time.Since(start).Round(time.Millisecond))
 	}
 	return ts, nil
 }
