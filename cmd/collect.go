@@ -93,7 +93,7 @@ func runCollect(c *cobra.Command, e *env, o collectOptions) error {
 			Command: "collect --from " + from.Format(time.RFC3339) + " --to " + to.Format(time.RFC3339) +
 				" --region " + askedRegions(o.Regions),
 			Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed << 20, MaxRecord: int(o.MaxRecord << 20),
-			Progress: e.progressWriter(),
+			Progress: e.progressWriter(), ProgressWidth: e.progressWidth,
 		}, e.err, e.logger())
 		if res.Coverage != nil {
 			printSummary(e.err, e.db, res.Summary)

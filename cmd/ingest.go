@@ -139,6 +139,7 @@ func withIngestStore(ctx context.Context, e *env, maxRecord int, maxDecompressed
 // runIngestIn runs one ingest into an open store and prints its summary on stderr.
 func runIngestIn(ctx context.Context, e *env, st *queries.Store, src ingest.Source, opts ingest.Options) (ingest.Summary, error) {
 	opts.Progress = e.progressWriter()
+	opts.ProgressWidth = e.progressWidth
 	sum, err := ingest.Run(ctx, st, src, opts, e.logger())
 	printSummary(e.err, e.db, sum)
 	return sum, err

@@ -167,7 +167,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	pf.StringVar(&e.logLevel, "log-level", "info", "debug, info, warn or error (logs, warnings and notes go to stderr; error leaves only errors)")
 	root.RegisterFlagCompletionFunc("log-level", completeFixed("debug", "info", "warn", "error"))
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
-	root.AddCommand(newCollectCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e),
+	root.AddCommand(newCollectCmd(e), newExportCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e),
 		newVerifyCmd(e), newVersionCmd(), newDetectCmd(e))
 	return root
 }
@@ -181,6 +181,17 @@ func (e *env) progressWriter() io.Writer {
 		return f
 	}
 	return nil
+}
+
+// progressWidth is the width of the terminal progress is drawn on (0: unknown), asked at
+// each redraw since a terminal can be resized.
+func (e *env) progressWidth() int {
+	if f, ok := e.err.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return w
+		}
+	}
+	return 0
 }
 
 // logs reports whether messages of level l are shown (--log-level).

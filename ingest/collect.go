@@ -88,6 +88,7 @@ type CollectOptions struct {
 	MaxDecompressed int64
 	MaxRecord       int
 	Progress        io.Writer
+	ProgressWidth   func() int // the terminal's width (Options.ProgressWidth)
 	Now             func() time.Time
 }
 
@@ -598,7 +599,7 @@ func Collect(ctx context.Context, st *queries.Store, apis CollectAPIs, o Collect
 	}
 	res.Summary, err = Run(ctx, st, srcs, Options{
 		Command: o.Command, Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed, MaxRecord: o.MaxRecord,
-		Progress: o.Progress, From: plan.Window.From, To: plan.Window.To, Now: o.Now,
+		Progress: o.Progress, ProgressWidth: o.ProgressWidth, From: plan.Window.From, To: plan.Window.To, Now: o.Now,
 	}, log)
 	cov, cerr := coverage(context.WithoutCancel(ctx), st, plan, hist)
 	if cerr != nil {

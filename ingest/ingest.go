@@ -92,7 +92,10 @@ type Options struct {
 	// default MemoryBudgetFor(MaxDecompressed).
 	MemoryBudget int64
 	Progress     io.Writer
-	Now          func() time.Time
+	// ProgressWidth, when not nil, is the width of the terminal Progress draws on, asked
+	// at each redraw (a terminal can be resized): progress lines are cut to fit it.
+	ProgressWidth func() int
+	Now           func() time.Time
 }
 
 // Rejection is an input, or part of one, that could not be read, and why.
@@ -227,7 +230,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 		return sum, err
 	}
 
-	prog := newProgress(opts.Progress, src)
+	prog := newProgress(opts.Progress, src, opts.ProgressWidth)
 	defer prog.stop()
 	w.progress = prog
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rivo/uniseg"
 )
 
 // progress redraws one status line on a terminal while an ingest runs.
@@ -36,8 +38,11 @@ type liner interface {
 }
 
 // newProgress starts a progress line on w; a nil w gives a silent progress. When src
-// counts what it has listed, the line shows done/listed.
-func newProgress(w io.Writer, src Source) *progress {
+// counts what it has listed, the line shows done/listed. width, when not nil, gives the
+// terminal's width at each redraw: every line is cut to fit it, since a line that wraps
+// takes two rows and the redraw, which goes back up one row per line, would leave the
+// rest behind.
+func newProgress(w io.Writer, src Source, width func() int) *progress {
 	p := &progress{w: w, done: make(chan struct{})}
 	if w == nil {
 		return p
@@ -91,12 +96,37 @@ func newProgress(w io.Writer, src Source) *progress {
 				if l, ok := src.(liner); ok {
 					more = l.ProgressLines()
 				}
-				fmt.Fprint(p.w, clear()+strings.Join(append([]string{line}, more...), "\n"))
+				lines := append([]string{line}, more...)
+				if width != nil {
+					if cols := width(); cols > 1 {
+						for i, l := range lines {
+							lines[i] = fitLine(l, cols-1) // the last column: some terminals wrap on it
+						}
+					}
+				}
+				fmt.Fprint(p.w, clear()+strings.Join(lines, "\n"))
 				up = len(more)
 			}
 		}
 	})
 	return p
+}
+
+// fitLine cuts s to at most cols display columns (grapheme clusters whole), ending in "…"
+// when cut.
+func fitLine(s string, cols int) string {
+	if uniseg.StringWidth(s) <= cols {
+		return s
+	}
+	w, rest, state := 0, s, -1
+	for len(rest) > 0 {
+		_, next, cw, st := uniseg.FirstGraphemeClusterInString(rest, state)
+		if w+cw > cols-1 {
+			break
+		}
+		w, rest, state = w+cw, next, st
+	}
+	return s[:len(s)-len(rest)] + "…"
 }
 
 // phase says what the writer is doing while nothing is read (a commit); "" ends it. A

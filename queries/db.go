@@ -3,6 +3,7 @@
 package queries
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -132,6 +134,9 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 			return nil, fmt.Errorf("no store at %s: load one first with 'trailhound ingest' (or point --db at it)", path)
 		}
 	}
+	if err := checkStoreFile(path); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
@@ -187,7 +192,11 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 // configuration once it is set (DuckDB's TimeZone can only be set on a connection, after the
 // database is open: not in the DSN).
 func connect(ctx context.Context, path, dsn string, ownMacros, lock bool) (*Store, error) {
+	// The pool opens connections long after Open returns: their set-up must not die with
+	// Open's context (after a Ctrl-C, every new connection would fail to set its time zone).
+	initCtx := context.WithoutCancel(ctx)
 	c, err := duckdb.NewConnector(dsn, func(e driver.ExecerContext) error {
+		ctx := initCtx
 		tz, locked, err := settings(ctx, e)
 		if err != nil {
 			return err
@@ -356,4 +365,25 @@ func openError(path string, err error) error {
 		return &LockedError{Path: path}
 	}
 	return fmt.Errorf("open store %s: %w", path, err)
+}
+
+// checkStoreFile refuses a file that exists but is no DuckDB database, by what it is, before
+// DuckDB tries to open it (which, for a SQLite file, asks for an extension to be installed).
+// A DuckDB file has "DUCK" at byte 8; an absent or empty file becomes a new store.
+func checkStoreFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // absent: created (or refused read-only) below; unreadable: DuckDB says why
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case n == 0 || n >= 12 && string(head[8:12]) == "DUCK":
+		return nil
+	case bytes.HasPrefix(head, []byte("SQLite format 3\x00")):
+		return fmt.Errorf("open store %s: this is a SQLite database, not a trailhound store (a DuckDB file); point --db at a store made by 'trailhound ingest'", path)
+	}
+	return fmt.Errorf("open store %s: not a trailhound store (no DuckDB header); point --db at a store made by 'trailhound ingest'", path)
 }

@@ -1,8 +1,10 @@
 package queries
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -60,6 +62,45 @@ func TestOpenReadOnlyMissingStore(t *testing.T) {
 	if errors.Is(err, ErrLocked) {
 		t.Errorf("a missing store is not a locked one")
 	}
+}
+
+// TestOpenNotAStore: a file that is not a DuckDB database is refused by what it is, in
+// both modes, and left as it was; a real store (made here) opens again.
+func TestOpenNotAStore(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"case.sqlite": "SQLite format 3\x00" + strings.Repeat("\x00", 100),
+		"notes.txt":   "these are my notes, not a database",
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, ro := range []bool{false, true} {
+			_, err := Open(t.Context(), path, OpenOptions{ReadOnly: ro})
+			want := "not a trailhound store"
+			if name == "case.sqlite" {
+				want = "this is a SQLite database"
+			}
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "xtension") {
+				t.Errorf("Open(%s, read-only %v) = %v, want %q", name, ro, err, want)
+			}
+		}
+		if got, _ := os.ReadFile(path); string(got) != content {
+			t.Errorf("%s was changed", name)
+		}
+	}
+	path := filepath.Join(dir, "case.duckdb")
+	st, err := Open(t.Context(), path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = Open(t.Context(), path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("a store made by Open is refused: %v", err)
+	}
+	st.Close()
 }
 
 func TestCannedQueriesHaveHeaders(t *testing.T) {
@@ -219,5 +260,38 @@ func TestCountStatements(t *testing.T) {
 		if got := CountStatements(text); got != want {
 			t.Errorf("CountStatements(%q) = %d, want %d", text, got, want)
 		}
+	}
+}
+
+// TestOpenContextCancelled: once Open's context is cancelled (Ctrl-C), the store still
+// opens new pooled connections for work done with another context (the summary an
+// interrupted collect still writes): each sets its time zone and macros as usual.
+func TestOpenContextCancelled(t *testing.T) {
+	for _, ro := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "case.duckdb")
+		if ro {
+			st, err := Open(t.Context(), path, OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		st, err := Open(ctx, path, OpenOptions{ReadOnly: ro})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		held, err := st.DB.Conn(t.Context()) // the pool's one connection, held: the next query needs a new one
+		if err != nil {
+			t.Fatalf("read-only %v: a connection after the cancel: %v", ro, err)
+		}
+		var tz string
+		err = st.DB.QueryRowContext(t.Context(), "SELECT current_setting('TimeZone') FROM (SELECT count(*) FROM events)").Scan(&tz)
+		if err != nil || tz != "UTC" {
+			t.Errorf("read-only %v: a query on a new connection after the cancel: %q, %v", ro, tz, err)
+		}
+		held.Close()
+		st.Close()
 	}
 }

@@ -78,6 +78,7 @@ import (
 	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/rivo/uniseg"
 )
 
 // Format is an output format for query results.
@@ -1028,31 +1029,12 @@ func readsAsNull(s string) bool {
 	return len(inner) == 4+q && inner[:4] == "NULL" && strings.Count(inner[4:], `"`) == q
 }
 
-// displayWidth estimates how many terminal columns s takes: East Asian wide and fullwidth characters (and most
-// emoji) count two, combining marks zero, everything else one. s has already been escaped.
+// displayWidth is how many terminal columns s takes, by Unicode's grapheme clusters and East Asian
+// widths as github.com/rivo/uniseg reckons them: wide and fullwidth characters, emoji (with their
+// modifiers, flags, keycaps and variation selectors) two, combining marks zero. s has already
+// been escaped (no control characters or invisibles are left in it).
 func displayWidth(s string) int {
-	w := 0
-	for _, r := range s {
-		w += runeWidth(r)
-	}
-	return w
-}
-
-func runeWidth(r rune) int {
-	switch {
-	case r < 0x300:
-		return 1
-	case unicode.In(r, unicode.Mn, unicode.Me):
-		return 0
-	case r >= 0x1100 && r <= 0x115f, r >= 0x2e80 && r <= 0x303e, r >= 0x3041 && r <= 0x33ff,
-		r >= 0x3400 && r <= 0x4dbf, r >= 0x4e00 && r <= 0x9fff, r >= 0xa000 && r <= 0xa4cf,
-		r >= 0xa960 && r <= 0xa97f, r >= 0xac00 && r <= 0xd7a3, r >= 0xf900 && r <= 0xfaff,
-		r >= 0xfe10 && r <= 0xfe19, r >= 0xfe30 && r <= 0xfe6f, r >= 0xff00 && r <= 0xff60,
-		r >= 0xffe0 && r <= 0xffe6, r >= 0x1f300 && r <= 0x1f64f, r >= 0x1f680 && r <= 0x1f6ff,
-		r >= 0x1f900 && r <= 0x1f9ff, r >= 0x1fa70 && r <= 0x1faff, r >= 0x20000 && r <= 0x3fffd:
-		return 2
-	}
-	return 1
+	return uniseg.StringWidth(s)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1117,16 +1099,18 @@ func cutText(c string, width int) (string, bool) {
 	if width <= 0 || len(c) <= width { // no character is wider than its UTF-8 bytes
 		return c, false
 	}
-	w := 0
-	for i, r := range c {
-		rw := runeWidth(r)
-		if w+rw > width-1 {
-			if displayWidth(c[i:]) <= width-w { // what is left fits: nothing to cut
+	w, rest, state := 0, c, -1
+	for len(rest) > 0 {
+		_, next, cw, st := uniseg.FirstGraphemeClusterInString(rest, state)
+		state = st
+		if w+cw > width-1 {
+			if displayWidth(rest) <= width-w { // what is left fits: nothing to cut
 				return c, false
 			}
-			return c[:i] + "…", true
+			return c[:len(c)-len(rest)] + "…", true // never inside a cluster (a flag, an emoji sequence)
 		}
-		w += rw
+		w += cw
+		rest = next
 	}
 	return c, false
 }

@@ -571,9 +571,23 @@ func TestTableStreaming(t *testing.T) {
 }
 
 func TestDisplayWidth(t *testing.T) {
-	for s, want := range map[string]int{"abc": 3, "日本語": 6, "e\u0301": 1, "😀": 2, "한국": 4, "ｆｕｌｌ": 8} {
+	// Emoji and symbols as attackers' strings hold them: a flag (two regional indicators), a
+	// skin-toned and a keycap sequence, an emoji-presentation symbol, a text symbol turned emoji by
+	// VS16, a plain text symbol: the hand-made table of before counted 2, 3, 1, 1 for the first four.
+	for s, want := range map[string]int{"abc": 3, "日本語": 6, "e\u0301": 1, "😀": 2, "한국": 4, "ｆｕｌｌ": 8,
+		"🇰🇷": 2, "👍🏽": 2, "✅": 2, "⚠️": 2, "→": 1} {
 		if got := displayWidth(s); got != want {
 			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
+		}
+	}
+	// A cut never splits a cluster: the flag stays whole or goes whole.
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  string
+	}{{"ab🇰🇷cd", 4, "ab…"}, {"ab🇰🇷cd", 5, "ab🇰🇷…"}, {"ab🇰🇷c", 5, "ab🇰🇷c"}, {"👍🏽👍🏽👍🏽", 5, "👍🏽👍🏽…"}} {
+		if got, _ := cutText(tc.in, tc.width); got != tc.want || displayWidth(got) > tc.width {
+			t.Errorf("cutText(%q, %d) = %q (%d columns), want %q", tc.in, tc.width, got, displayWidth(got), tc.want)
 		}
 	}
 }
