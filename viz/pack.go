@@ -422,6 +422,11 @@ func (p *packer) write() error {
 	} else if !ok {
 		return errors.New("evidence pack: this build has no summary query")
 	}
+	start := time.Now()
+	if err := p.shareCostSpans(); err != nil {
+		return err
+	}
+	p.log.Debug("evidence pack: cost spans computed", "took", time.Since(start).Round(time.Millisecond))
 	var chartList []Chart
 	for _, name := range PackCharts {
 		q, res, ok, err := p.runTable(name, 0)

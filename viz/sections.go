@@ -311,8 +311,11 @@ func timelineRows(res *queries.Collected) map[string]int {
 		return out
 	}
 	j := res.Column("event_id")
+	if j < 0 {
+		return out
+	}
 	for i, vals := range res.Values {
-		if id, ok := vals[j].(string); ok && j >= 0 {
+		if id, ok := vals[j].(string); ok {
 			if _, dup := out[id]; !dup {
 				out[id] = res.Index[i] + 1
 			}
@@ -554,4 +557,39 @@ func displayLines(items []string) string {
 		out[i] = queries.DisplayText(s)
 	}
 	return strings.Join(out, "\n")
+}
+
+// costSpansSetup computes the lineage's cost spans once, on the pack's scope connection, for
+// the three cost queries (cost, cost-total, cost-per-hour), which each call cost_spans
+// (queries/macros.sql) with the same launches, until and prices: a temporary macro of the
+// same name reads them back on that connection only, and fails rather than answer for other
+// arguments (as the scope's own lineage_events does).
+var costSpansSetup = []string{
+	`CREATE OR REPLACE TEMP TABLE th_cost_args AS
+	 SELECT (SELECT list({'event_id': event_id, 'event_time': event_time})
+	         FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
+	         WHERE error_code IS NULL AND is_compute_launch(event_source, event_name)) AS th_launches,
+	        $until::TIMESTAMPTZ AS th_until, $prices::VARCHAR AS th_prices`,
+	`CREATE OR REPLACE TEMP TABLE th_cost_spans AS
+	 SELECT * FROM cost_spans((SELECT th_launches FROM th_cost_args), (SELECT th_until FROM th_cost_args), (SELECT th_prices FROM th_cost_args))`,
+	`CREATE OR REPLACE TEMP MACRO cost_spans(launches, t_until, prices) AS TABLE
+	 SELECT s.* FROM th_cost_spans s
+	 WHERE (SELECT CASE WHEN list_sort(a.th_launches) IS NOT DISTINCT FROM list_sort(launches)
+	                         AND a.th_until IS NOT DISTINCT FROM t_until::TIMESTAMPTZ AND a.th_prices IS NOT DISTINCT FROM prices::VARCHAR
+	                    THEN true ELSE error('cost_spans: this connection holds the spans of other launches or prices') END
+	        FROM th_cost_args a)`,
+}
+
+func (p *packer) shareCostSpans() error {
+	if _, err := queries.Lookup("cost"); err != nil {
+		return nil // a build without the cost queries
+	}
+	for i, stmt := range costSpansSetup {
+		rows, err := p.scope.Run(p.ctx, queries.Query{Name: "cost spans " + strconv.Itoa(i+1), SQL: stmt})
+		if err != nil {
+			return fmt.Errorf("evidence pack: %w", err)
+		}
+		rows.Close()
+	}
+	return nil
 }
