@@ -16,6 +16,8 @@ import (
 
 	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/queries"
+
+	"github.com/trailhound/trailhound/internal/golden"
 )
 
 const goldenQueries = "../testdata/golden/queries"
@@ -36,23 +38,7 @@ func goldenCSV(t *testing.T, st *queries.Store, name string, p queries.Params, f
 		t.Fatal(err)
 	}
 	got := buf.String()
-	path := filepath.Join(goldenQueries, file)
-	if updating() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./queries -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run with -update to accept):\n%s", name, path, firstDiff(got, string(want)))
-	}
+	golden.Check(t, filepath.Join(goldenQueries, file), []byte(got))
 	return got
 }
 

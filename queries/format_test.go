@@ -7,9 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -18,9 +16,9 @@ import (
 	"unicode/utf8"
 
 	_ "github.com/duckdb/duckdb-go/v2"
-)
 
-var update = flag.Bool("update", false, "update golden files")
+	"github.com/trailhound/trailhound/internal/golden"
+)
 
 const goldenDir = "../testdata/golden/format"
 
@@ -63,26 +61,9 @@ func renderLimit(t *testing.T, conn *sql.Conn, f Format, limit int, query string
 	return buf.String(), n
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./queries -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file (run with -update to accept):\n--- got ---\n%s\n--- want ---\n%s",
-			path, got, want)
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), []byte(got))
 }
 
 // allTypesSetup creates a table with one column of every type the writer handles, a row of ordinary values, a row
@@ -142,7 +123,7 @@ func TestWriteRowsGolden(t *testing.T) {
 			if n != 3 {
 				t.Errorf("rows = %d, want 3", n)
 			}
-			golden(t, "all_types."+tc.ext, got)
+			checkGolden(t, "all_types."+tc.ext, got)
 			again, _ := render(t, conn, tc.f, "SELECT * FROM all_types ORDER BY id")
 			if again != got {
 				t.Errorf("output not deterministic")

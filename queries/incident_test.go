@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -15,15 +14,14 @@ import (
 	"github.com/trailhound/trailhound/ingest"
 	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/queries"
+
+	"github.com/trailhound/trailhound/internal/golden"
 )
 
 const realdata = "../../shared/realdata"
 
 // updating reports whether -update (defined by the package's own tests) is set.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+func updating() bool { return golden.Updating() }
 
 // ingestPaths loads paths into a new store at db.
 func ingestPaths(tb testing.TB, db string, paths ...string) {

@@ -17,8 +17,6 @@ import (
 	"github.com/trailhound/trailhound/queries"
 )
 
-var update = flag.Bool("update", false, "update golden files")
-
 const goldenDir = "../testdata/golden/pack"
 
 // The hostile records added to the generated incident: attacker-controlled text where the pack

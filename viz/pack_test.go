@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/trailhound/trailhound/queries"
+
+	"github.com/trailhound/trailhound/internal/golden"
 )
 
 func packOptions(inc *incident, dir string) PackOptions {
@@ -127,38 +129,9 @@ func withoutLibrary(t *testing.T, page []byte) []byte {
 	return bytes.Replace(page, lib, []byte("<script>/* echarts.min.js */</script>"), 1)
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./viz -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from the golden file at line %d (run with -update if intended):\n got: %.300s\nwant: %.300s",
-					name, i+1, g, w)
-			}
-		}
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), got)
 }
 
 // TestPackGolden compares the page (without the library), answers.md and the chart and summary
@@ -167,10 +140,10 @@ func TestPackGolden(t *testing.T) {
 	_, dir := testPack(t)
 	// (the files behind the tables are named by this run's temporary directory)
 	tmp := []byte(fixtureTmp)
-	golden(t, "index.html", bytes.ReplaceAll(withoutLibrary(t, readFile(t, filepath.Join(dir, "index.html"))), tmp, []byte("$TMP")))
-	golden(t, "answers.md", bytes.ReplaceAll(readFile(t, filepath.Join(dir, "answers.md")), tmp, []byte("$TMP")))
+	checkGolden(t, "index.html", bytes.ReplaceAll(withoutLibrary(t, readFile(t, filepath.Join(dir, "index.html"))), tmp, []byte("$TMP")))
+	checkGolden(t, "answers.md", bytes.ReplaceAll(readFile(t, filepath.Join(dir, "answers.md")), tmp, []byte("$TMP")))
 	for _, name := range append([]string{"summary"}, PackCharts...) {
-		golden(t, name+".csv", readFile(t, filepath.Join(dir, "data", name+".csv")))
+		checkGolden(t, name+".csv", readFile(t, filepath.Join(dir, "data", name+".csv")))
 	}
 }
 

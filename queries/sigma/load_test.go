@@ -1,7 +1,6 @@
 package sigma
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,40 +8,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/trailhound/trailhound/internal/golden"
 )
 
 // golden compares got with testdata/golden/sigma/name (rewritten with -update).
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./queries/sigma -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s", path, i+1, g, w)
-			}
-		}
-	}
+	golden.Check(t, filepath.Join(goldenDir, name), got)
 }
 
 // TestSigmaHQRulesLoad: every rule of SigmaHQ's CloudTrail folder and of its unsupported/
@@ -86,7 +59,7 @@ func TestSigmaHQRulesLoad(t *testing.T) {
 			t.Errorf("%s does not run: %s", name, skipped[name])
 		}
 	}
-	golden(t, "sigmahq-load.txt", []byte(b.String()))
+	checkGolden(t, "sigmahq-load.txt", []byte(b.String()))
 }
 
 // TestHostileRuleFiles: rule files are input. Each bad one is reported by name with its
@@ -162,7 +135,7 @@ func TestHostileRuleFiles(t *testing.T) {
 		p.Source = rel
 		fmt.Fprintln(&b, p.String())
 	}
-	golden(t, "hostile-rules.txt", []byte(b.String()))
+	checkGolden(t, "hostile-rules.txt", []byte(b.String()))
 }
 
 // TestRealdataFindings: SigmaHQ's rules and trailhound's over every real sample: the
@@ -223,7 +196,7 @@ func TestRealdataFindings(t *testing.T) {
 	for _, id := range ids {
 		fmt.Fprintf(&b, "%s\t%d\n", id, perRule[id])
 	}
-	golden(t, "realdata-findings.tsv", []byte(b.String()))
+	checkGolden(t, "realdata-findings.tsv", []byte(b.String()))
 
 	// Stratus Red Team detonation -> the rule written for its technique
 	want := map[string][]string{

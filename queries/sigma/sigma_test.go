@@ -19,8 +19,6 @@ import (
 	"github.com/trailhound/trailhound/queries"
 )
 
-var update = flag.Bool("update", false, "update the golden files")
-
 const (
 	sharedDir   = "../../../shared"
 	sigmaRules  = sharedDir + "/sigma/rules"
