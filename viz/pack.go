@@ -63,6 +63,11 @@ var packTables = []packTable{
 	{"errors", "What failed", false, ""},
 }
 
+// omitWhenEmpty are the page's tables left off the page when they have no rows: what they
+// would say ("no two records share an eventID") is no news to a victim. Their CSV and JSONL
+// files are in the pack all the same.
+var omitWhenEmpty = map[string]bool{"conflicts": true}
+
 // pageRows is how many rows of a table the page shows; the CSV and JSONL files have them all.
 const pageRows = 300
 
@@ -497,6 +502,9 @@ func (p *packer) write() error {
 		}
 		if t.name == "left-running" && !p.createdAnything() {
 			t.empty = nothingCreated + "."
+		}
+		if omitWhenEmpty[t.name] && ok && res.Total == 0 {
+			continue // its data files say so; the page stays short
 		}
 		tables = append(tables, pageTable(t, q, res, ok))
 	}
