@@ -17,7 +17,7 @@ func newReportCmd(e *env) *cobra.Command {
 	var scope queryOptions
 	var out string
 	c := &cobra.Command{
-		Use:   "report --key AKIA... [--from T] [--to T] --out DIR",
+		Use:   "report --key AKIA... [--from T] [--to T] [--until T] [--prices FILE|live] [--currency C --rate R] --out DIR",
 		Short: "Write the evidence pack for a leaked key: page, charts, tables, answers for AWS Support",
 		Long: `Write the evidence pack for a leaked access key into DIR: the key's lineage (the key and
 every credential derived from it), as files you can attach to an AWS Support case and open
@@ -29,17 +29,27 @@ years later with no network:
   answers.md      the same "Do this now", then AWS Support's checklist (IAM users, access keys, login profiles, policies,
                   roles, temporary credentials, usage in every region), and what else a
                   victim must know (stolen session keys, data read or changed, resources
-                  made public or shared, permission brute-forcing), answered with evidence
+                  made public or shared, permission brute-forcing, what it cost, whether
+                  the logs verified, techniques observed), answered with evidence
   data/*.csv      every table, also as data/*.jsonl; data/lineage-events.jsonl holds the
                   lineage's CloudTrail records whole, one per line
   manifest.json   tool version, command line, who ran it and when, the CloudTrail files the
-                  store was loaded from with their SHA-256, and the SHA-256 of every file here
+                  store was loaded from with their SHA-256 and the last verify's verdict on
+                  each, and the SHA-256 of every file here
+
+"What it cost" prices what the lineage launched as query cost does: --until (runs with no
+logged end count to then; default the last event in the store), --prices FILE or live
+(default trailhound's own table), --currency with --rate (amounts beside USD).
+The integrity section reports the last 'trailhound verify' on the store; the pack does
+not run verify (it only reads the store): run it first to have the files checked.
+"Techniques observed" runs trailhound's built-in detection rules over the lineage's events.
 
 Session tokens and other secrets are redacted in every file (the store keeps the originals).
 DIR is replaced if it holds an earlier pack; a DIR with other files in it is refused.
 A --key that appears in no event of the store is left out with a warning; when no key is
 left, nothing is written (exit 2).`,
 		Example: `  trailhound report --key AKIAIOSFODNN7EXAMPLE --out evidence
+  trailhound report --key AKIAIOSFODNN7EXAMPLE --currency KRW --rate 1180 --out evidence
   trailhound report --key AKIAIOSFODNN7EXAMPLE --from 2026-11-01 --out evidence`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -50,7 +60,19 @@ left, nothing is written (exit 2).`,
 			if len(p.Keys) == 0 {
 				return usageErrorf("--key is required: the leaked access key")
 			}
-			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: true})
+			costQ, err := queries.Lookup("cost-total")
+			if err != nil {
+				return err
+			}
+			scope.Given = c.Flags().Changed
+			cp, err := queryParams(costQ, queryOptions{Until: scope.Until, Prices: scope.Prices, Currency: scope.Currency,
+				Rate: scope.Rate, Given: scope.Given}, e.now())
+			if err != nil {
+				return err
+			}
+			p.Until, p.Currency, p.Rate = cp.Until, cp.Currency, cp.Rate
+			// --prices live keeps the answers in the store: it opens it for writing.
+			st, err := queries.Open(c.Context(), e.db, queries.OpenOptions{ReadOnly: scope.Prices != "live"})
 			if err != nil {
 				return err
 			}
@@ -58,7 +80,19 @@ left, nothing is written (exit 2).`,
 			if p.Keys, err = knownKeys(c.Context(), e, st, p.Keys); err != nil {
 				return err
 			}
+			if scope.Prices != "" {
+				ps, note, err := costPrices(c.Context(), e, st, p, scope.Prices)
+				if err != nil {
+					return err
+				}
+				p.Prices = ps
+				fmt.Fprintf(e.err, "prices: %s\n", queries.DisplayText(note))
+			}
 			dir, err := writePack(c.Context(), e, st, out, p)
+			if queries.IsUntilBeforeFirstLaunch(err) {
+				msg := err.Error()
+				return usageErrorf("--%s", msg[strings.Index(msg, "until "):])
+			}
 			if err != nil {
 				return err
 			}
@@ -68,6 +102,10 @@ left, nothing is written (exit 2).`,
 	}
 	bindScope(c.Flags(), &scope, "the leaked access key; its lineage is followed")
 	c.Flags().StringVarP(&out, "out", "o", "evidence-pack", "the directory to write")
+	c.Flags().StringVar(&scope.Until, "until", "", "what it cost: count runs without a logged end until this time (UTC; default: the last event in the store)")
+	c.Flags().StringVar(&scope.Prices, "prices", "", "what it cost: prices from FILE (trailhound's CSV or an AWS bulk offer file) or 'live' (the AWS Price List API; cached in the store), over trailhound's own table")
+	c.Flags().StringVar(&scope.Currency, "currency", "", "what it cost: also show the amounts in this currency (e.g. KRW; needs --rate)")
+	c.Flags().Float64Var(&scope.Rate, "rate", 0, "what it cost: units of --currency per USD (e.g. 1180)")
 	c.MarkFlagDirname("out")
 	return c
 }

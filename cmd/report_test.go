@@ -1,10 +1,15 @@
 package cmd
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"html"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,4 +161,159 @@ func TestDemoWritesPack(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestReportIntegrity: the demo verifies its store before writing the pack. Untampered, the
+// pack says every file behind it verified and the manifest gives each source file its
+// verdict; tampered (demo --tamper), it names the modified file in answers.md, on the page
+// and in the manifest, and marks exactly the lineage's events that tampered-events lists in
+// the timeline (and key-usage counts them).
+func TestReportIntegrity(t *testing.T) {
+	for _, tamper := range []bool{false, true} {
+		out := t.TempDir()
+		args := []string{"demo", "--out", out, "--events", "3000"}
+		if tamper {
+			args = append(args, "--tamper")
+		}
+		code, _, stderr := trailhound(t, args...)
+		if code != ExitOK {
+			t.Fatalf("demo: exit %d\n%s", code, stderr)
+		}
+		pack := filepath.Join(out, "evidence-pack")
+		b, err := os.ReadFile(filepath.Join(pack, "answers.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := regexp.MustCompile(`\\([!-/:-@\[-`+"`"+`{-~])`).ReplaceAllString(string(b), "$1")
+		page, err := os.ReadFile(filepath.Join(pack, "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Sources []struct {
+				Kind    string  `json:"kind"`
+				URI     string  `json:"uri"`
+				Verdict *string `json:"verdict"`
+			} `json:"sources"`
+		}
+		mb, _ := os.ReadFile(filepath.Join(pack, "manifest.json"))
+		if err := json.Unmarshal(mb, &m); err != nil || len(m.Sources) == 0 {
+			t.Fatalf("manifest: %v, %d sources", err, len(m.Sources))
+		}
+		verdicts := map[string]string{}
+		for _, s := range m.Sources {
+			if s.Verdict == nil {
+				t.Errorf("manifest: source %s has no verdict after verify", s.URI)
+				continue
+			}
+			verdicts[s.URI] = *s.Verdict
+		}
+		timeline := readCSVFile(t, filepath.Join(pack, "data", "timeline.csv"))
+		marked := map[string]bool{}
+		for _, r := range timeline {
+			if r["integrity"] != "" {
+				marked[r["event_id"]] = true
+			}
+		}
+		if !tamper {
+			if !strings.Contains(answers, "Verified: all ") || !strings.Contains(string(page), "Verified: all ") {
+				t.Errorf("untampered: the pack does not say the files verified:\n%s", answers[strings.Index(answers, "## 14."):])
+			}
+			n := 0
+			for uri, v := range verdicts {
+				// (the newest digests of a local copy have no signature to check: unverifiable,
+				// and the log files they list unverified; never tampering)
+				if !slices.Contains([]string{"verified", "unverified", "unverifiable"}, v) {
+					t.Errorf("untampered: %s has verdict %s", uri, v)
+				}
+				if v == "verified" {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Error("untampered: no source file verified")
+			}
+			if len(marked) != 0 {
+				t.Errorf("untampered: %d events marked in the timeline", len(marked))
+			}
+			continue
+		}
+		changed := regexp.MustCompile(`tampered: (\S+) \(modified\)`).FindStringSubmatch(stderr)
+		if changed == nil {
+			t.Fatalf("demo --tamper names no modified file:\n%s", stderr)
+		}
+		var uri string
+		for u, v := range verdicts {
+			if strings.HasSuffix(u, changed[1]) {
+				uri = u
+				if v != "modified" {
+					t.Errorf("manifest: %s has verdict %s, want modified", u, v)
+				}
+			}
+		}
+		if uri == "" {
+			t.Fatalf("manifest lists no source %s", changed[1])
+		}
+		if !strings.Contains(answers, "NOT VERIFIED") || !strings.Contains(answers, uri+" (modified)") {
+			t.Errorf("answers.md does not name %s as modified:\n%s", uri, answers[strings.Index(answers, "## 14."):])
+		}
+		if !strings.Contains(html.UnescapeString(string(page)), uri+" (modified)") {
+			t.Errorf("the page does not name %s as modified", uri)
+		}
+		db := filepath.Join(out, "demo.duckdb")
+		key := regexp.MustCompile(`the leaked key is (\S+)`).FindStringSubmatch(stderr)
+		if key == nil {
+			t.Fatalf("demo does not name the key:\n%s", stderr)
+		}
+		code, stdout, qerr := trailhound(t, "--db", db, "query", "tampered-events", "--key", key[1], "--format", "csv")
+		if code != ExitOK {
+			t.Fatalf("tampered-events: exit %d\n%s", code, qerr)
+		}
+		want := map[string]bool{}
+		for _, r := range readCSVText(t, stdout) {
+			want[r["event_id"]] = true
+		}
+		if len(want) == 0 || !maps.Equal(marked, want) {
+			t.Errorf("timeline marks %d events, tampered-events lists %d: %v vs %v", len(marked), len(want), marked, want)
+		}
+		markedKeys := 0
+		for _, r := range readCSVFile(t, filepath.Join(pack, "data", "key-usage.csv")) {
+			if r["integrity"] != "" {
+				n, _ := strconv.Atoi(r["marked_events"])
+				markedKeys += n
+				if !strings.Contains(r["integrity"], "modified") {
+					t.Errorf("key-usage: integrity %q, want modified", r["integrity"])
+				}
+			}
+		}
+		if markedKeys == 0 || markedKeys > len(marked) {
+			t.Errorf("key-usage counts %d marked events, the timeline %d", markedKeys, len(marked))
+		}
+	}
+}
+
+func readCSVFile(t *testing.T, path string) []map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readCSVText(t, string(b))
+}
+
+func readCSVText(t *testing.T, s string) []map[string]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(s)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("csv: %v", err)
+	}
+	var out []map[string]string
+	for _, r := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = r[i]
+		}
+		out = append(out, m)
+	}
+	return out
 }

@@ -15,7 +15,10 @@
 -- with the key on its holder's behalf ("AWS Internal", a service's name as the source, a
 -- console's or AWS's own agent: aws_origin and aws_agent, macros.sql) is never a source IP or
 -- a user agent of the key, nor new: it is listed in `aws_services`. User agents are named
--- without S3's brackets (agent_name).
+-- without S3's brackets (agent_name). `integrity` lists the marks the last `trailhound
+-- verify` put on the key's events (view event_marks: modified, unlisted, ...; conflicting
+-- for a record whose eventID other records share with other content) and
+-- `marked_events` how many carry one; both NULL when none does, or verify never ran.
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
@@ -27,12 +30,14 @@ scope AS MATERIALIZED (
     SELECT event_time, access_key_id, arn, who, aws_region, error_code,
         CASE WHEN aws IS NULL THEN source_ip END AS source_ip,
         CASE WHEN aws IS NULL AND NOT aws_agent(user_agent) THEN agent_name(user_agent) END AS user_agent,
-        coalesce(aws, CASE WHEN aws_agent(user_agent) THEN agent_name(user_agent) END) AS aws_part
+        coalesce(aws, CASE WHEN aws_agent(user_agent) THEN agent_name(user_agent) END) AS aws_part, marks
     FROM (
         SELECT *, coalesce(session_issuer_arn, arn) AS who,
             aws_origin(source_ip, user_agent, identity_type,
                        CASE WHEN NOT ip_address(source_ip) THEN json_extract_string(record, '$.userIdentity.invokedBy') END) AS aws
         FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
+        LEFT JOIN (SELECT event_id, variant, nullif(list_concat(verdicts, CASE WHEN conflicting THEN ['conflicting'] ELSE [] END), [])
+                   AS marks FROM event_marks) USING (event_id, variant)
         WHERE access_key_id IS NOT NULL AND aws_quarantine(event_source, event_name, record) IS NULL
     )
 ),
@@ -88,7 +93,7 @@ SELECT k.access_key_id, k.principal, k.events, k.errors, k.first_seen, k.last_se
     k.user_agents, s.since AS suspect_since,
     list_filter(k.source_ips, x -> NOT list_contains(coalesce(b.ips, []), x)) AS new_source_ips,
     list_filter(k.user_agents, x -> NOT list_contains(coalesce(b.agents, []), x)) AS new_user_agents,
-    k.aws_services
+    k.aws_services, k.integrity, k.marked_events
 FROM (
     SELECT access_key_id, min(arn) AS principal, min(who) AS who, count(*) AS events,
         count(*) FILTER (WHERE error_code IS NOT NULL) AS errors,
@@ -96,7 +101,9 @@ FROM (
         list_sort(list(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL)) AS source_ips,
         list_sort(list(DISTINCT aws_region) FILTER (WHERE aws_region IS NOT NULL)) AS regions,
         list_sort(list(DISTINCT user_agent) FILTER (WHERE user_agent IS NOT NULL)) AS user_agents,
-        list_sort(list(DISTINCT aws_part) FILTER (WHERE aws_part IS NOT NULL)) AS aws_services
+        list_sort(list(DISTINCT aws_part) FILTER (WHERE aws_part IS NOT NULL)) AS aws_services,
+        list_sort(list_distinct(flatten(list(marks) FILTER (WHERE marks IS NOT NULL)))) AS integrity,
+        nullif(count(*) FILTER (WHERE marks IS NOT NULL), 0) AS marked_events
     FROM scope
     GROUP BY access_key_id
 ) k

@@ -29,6 +29,10 @@ type Collected struct {
 	// Values are the kept rows' values as the driver returned them, after the value mapper.
 	Values [][]any
 	Total  int
+	// Keep, when set, chooses the rows kept (before Limit applies): it sees each row's values
+	// after the value mapper. Index then holds each kept row's position in the result (from 0).
+	Keep  func(vals []any) bool
+	Index []int
 }
 
 // Column returns the index of the column called name, or -1.
@@ -80,7 +84,7 @@ type collectSink struct {
 
 func newCollectSink(c *Collected, cols []column, cts []*sql.ColumnType) *collectSink {
 	c.Columns, c.Types, c.Numeric = nil, nil, nil
-	c.Text, c.Values, c.Total = nil, nil, 0
+	c.Text, c.Values, c.Total, c.Index = nil, nil, 0, nil
 	for i, col := range cols {
 		c.Columns = append(c.Columns, col.name)
 		c.Types = append(c.Types, cts[i].DatabaseTypeName())
@@ -93,9 +97,11 @@ func (s *collectSink) begin() error { return nil }
 
 func (s *collectSink) row(vals []any) error {
 	s.c.Total++
-	if s.c.Limit > 0 && len(s.c.Text) >= s.c.Limit {
+	keep := s.c.Keep == nil || s.c.Keep(vals) // (Keep sees every row)
+	if !keep || s.c.Limit > 0 && len(s.c.Text) >= s.c.Limit {
 		return nil
 	}
+	s.c.Index = append(s.c.Index, s.c.Total-1)
 	text := make([]string, len(vals))
 	for i, v := range vals {
 		t, kind := textValue(v, s.cols[i].typ)

@@ -13,6 +13,10 @@
 -- X public (AllUsers READ)"); other successful reads have no summary. AWS's own quarantine of
 -- a leaked key is recorded under the victim's user, even with the leaked key: its summary says
 -- it was AWS; calls an AWS service made on the caller's behalf say which service (aws_origin).
+-- `integrity` lists the marks the last `trailhound verify` put on the event (view
+-- event_marks: e.g. modified, unlisted, trailing-data for an event read from such a file),
+-- and `conflicting` when other records share its eventID with other content (query
+-- conflicts); NULL when the event carries none.
 --
 -- In the duckdb CLI (duckdb -readonly case.duckdb), paste the SELECT with $keys replaced by a
 -- list (['AKIA...'], or []::VARCHAR[] for the whole store) and $from/$to by NULL or a time
@@ -33,7 +37,8 @@ SELECT event_time, access_key_id, aws_region AS region, event_source, event_name
                       CASE WHEN error_code IS NOT NULL THEN '(failed: ' || error_code || ')' END,
                       CASE WHEN aws IS NOT NULL AND identity_type IS DISTINCT FROM 'AWSService'
                            THEN '(made by ' || aws || ' on the caller''s behalf)' END)
-    END AS summary
+    END AS summary,
+    event_id, marks AS integrity
 FROM (
     SELECT *,
         CASE
@@ -130,6 +135,8 @@ FROM (
                     '$.requestParameters.detectorId', '$.requestParameters.service', '$.requestParameters.accessKeyId'])
             END AS p
         FROM lineage_events($keys::VARCHAR[], $from::TIMESTAMPTZ, $to::TIMESTAMPTZ)
+        LEFT JOIN (SELECT event_id, variant, nullif(list_concat(verdicts, CASE WHEN conflicting THEN ['conflicting'] ELSE [] END), [])
+                   AS marks FROM event_marks) USING (event_id, variant)
     )
 )
 ORDER BY event_time, event_id, variant;

@@ -194,7 +194,8 @@ func (p *packer) writeAnswers(s summary, steps, done []Action) error {
 		"data/brute-force.csv (a burst is 10 or more denied calls over 5 or more services, at most 60 seconds apart); "+
 			"data/errors.csv.")
 
-	w("## 12. AWS's own actions\n\n**Answer:** %s.\n\nEvidence: data/aws-markers.csv.\n", md(s.quarantine))
+	w("## 12. AWS's own actions\n\n**Answer:** %s.\n\nEvidence: data/aws-markers.csv.\n\n", md(s.quarantine))
+	p.answerSections(w, list)
 	f, err := p.create("answers.md")
 	if err != nil {
 		return err

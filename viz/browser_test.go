@@ -242,9 +242,11 @@ type pageMeasure struct {
 // rows each. Now it is "Do this now" and "Still there" (about 1,300 px), the summary (about
 // 850), the contents (about 350), six charts (about 3,800: each as tall as its data needs) and
 // fifteen tables, those of more than ten rows folded to a title and a line (about 2,600): about
-// 9,800 px, eleven screens, every section's title seen on the way down. The bound leaves room
-// for the sections still planned (cost, integrity, techniques) before the page needs another look.
-const maxPageHeight = 12000
+// 9,800 px, eleven screens, every section's title seen on the way down. With what it cost,
+// the integrity of the files and the techniques observed it is 11,994 px (measured 2026-12-03;
+// an empty conflicts table is left off the page). The bound leaves a screen of room; a page
+// that needs more needs another look at what it shows open.
+const maxPageHeight = 12900
 
 // TestBrowserPageHeight: in Chromium at 1280×900, the first screen of the pack's page answers
 // "what do I do now" (the heading and the first steps are in it), the page is short enough to

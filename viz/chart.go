@@ -97,6 +97,7 @@ var chartTitles = map[string]string{
 	"calls-per-hour":     "Calls to AWS per hour, succeeded and failed (API calls)",
 	"region-heatmap":     "Calls to AWS per region and hour (API calls)",
 	"key-timeline":       "Each key from its first to its last use (key timeline)",
+	"cost-per-hour":      "What it cost per hour, by region (USD at public list prices: the shape of the bill)",
 	"lineage":            "Credentials made from the leaked key, as a tree (its lineage)",
 }
 

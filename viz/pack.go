@@ -21,10 +21,11 @@ import (
 	"time"
 
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/sigma"
 )
 
 // PackCharts are the charts of an evidence pack, in page order.
-var PackCharts = []string{"tasks-per-hour", "instances-per-hour", "calls-per-hour", "region-heatmap", "key-timeline"}
+var PackCharts = []string{"tasks-per-hour", "instances-per-hour", "cost-per-hour", "calls-per-hour", "region-heatmap", "key-timeline"}
 
 // packTable is a canned query whose result goes into the pack.
 type packTable struct {
@@ -47,15 +48,25 @@ var packTables = []packTable{
 	{"brute-force", "Trying what the key may do: bursts of refused calls (permission brute-forcing)", true, "no burst of denied calls over many services."},
 	{"compute-launches", "Machines and containers started, per hour and region (compute launched)", true, "nothing was launched with these credentials."},
 	{"left-running", "Still there, one by one: made and never stopped or deleted in the logs (left running)", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
+	{"cost", "What it cost: resource-hours and an estimate at public list prices, per region and service (cost)", true, "nothing the lineage launched ran, as far as the logs show: no compute cost."},
 	{"aws-markers", "What AWS itself did (its quarantine policy on the key's user, support)", true, "the logs show no action by AWS on these credentials."},
 	{"coverage", "Where the logs may have holes: events per region and hour (log coverage)", true, "no events in this window."},
 	{"conflicts", "Records that share an eventID with different content (each kept as its own event)", true, "no two records in the store share an eventID with different content."},
+	{"evidence-files", "Can the logs be trusted? The CloudTrail files behind these tables, checked against CloudTrail's signed digests (integrity)", true, "no event of the lineage is in the store, so no file is behind these tables."},
+	{"cost-total", "What it cost in all", false, ""},
+	{"integrity", "Findings of the last trailhound verify", false, ""},
+	{"tampered-events", "Events of the lineage from files that did not verify", false, ""},
 	{"regions", "Activity per region", false, ""},
 	{"timeline", "Every event of the lineage", false, ""},
 	{"recon", "Reconnaissance", false, ""},
 	{"defense-evasion", "Defense evasion", false, ""},
 	{"errors", "What failed", false, ""},
 }
+
+// omitWhenEmpty are the page's tables left off the page when they have no rows: what they
+// would say ("no two records share an eventID") is no news to a victim. Their CSV and JSONL
+// files are in the pack all the same.
+var omitWhenEmpty = map[string]bool{"conflicts": true}
 
 // pageRows is how many rows of a table the page shows; the CSV and JSONL files have them all.
 const pageRows = 300
@@ -125,6 +136,10 @@ type SourceFile struct {
 	Shape        string `json:"shape"`
 	Records      int64  `json:"records"`
 	ReadAt       string `json:"read_at"`
+	// Verdict is the last trailhound verify's on the file (verified, modified, unlisted, ...);
+	// null when verify never ran on the store or the file was read after its last run.
+	Verdict       *string `json:"verdict"`
+	VerdictDetail string  `json:"verdict_detail,omitempty"`
 }
 
 // WritePack writes the evidence pack for o.Params from the store db into o.Dir: index.html,
@@ -283,6 +298,10 @@ type packer struct {
 	missing []string
 	counts  map[string]int
 	results map[string]*queries.Collected
+
+	techs    []sigma.Technique
+	costText costText
+	integ    integrityText
 }
 
 // hashedFile is a pack file being written: its bytes go through SHA-256 on their way to disk.
@@ -332,6 +351,11 @@ func (hf *hashedFile) abort() { hf.f.Close() }
 // redacted, keeping up to keep rows in memory (0 = all). ok is false when this build does not
 // have the query.
 func (p *packer) runTable(name string, keep int) (q queries.Query, res *queries.Collected, ok bool, err error) {
+	return p.runCollect(name, &queries.Collected{Limit: keep})
+}
+
+// runCollect is runTable collecting into res (its Limit and Keep say what to keep).
+func (p *packer) runCollect(name string, res *queries.Collected) (q queries.Query, _ *queries.Collected, ok bool, err error) {
 	q, err = queries.Lookup(name)
 	if err != nil {
 		p.missing = append(p.missing, name)
@@ -343,18 +367,27 @@ func (p *packer) runTable(name string, keep int) (q queries.Query, res *queries.
 	if err != nil {
 		return q, nil, true, err
 	}
+	if err := p.writeRows(name, rows, res); err != nil {
+		return q, nil, true, err
+	}
+	p.log.Debug("evidence pack: query", "query", name, "rows", res.Total, "took", time.Since(start).Round(time.Millisecond))
+	return q, res, true, nil
+}
+
+// writeRows writes rows, redacted, as data/NAME.csv and data/NAME.jsonl, collecting them into
+// res; it closes rows.
+func (p *packer) writeRows(name string, rows *sql.Rows, res *queries.Collected) error {
 	csvf, err := p.create("data/" + name + ".csv")
 	if err != nil {
 		rows.Close()
-		return q, nil, true, err
+		return err
 	}
 	jsonf, err := p.create("data/" + name + ".jsonl")
 	if err != nil {
 		rows.Close()
 		csvf.abort()
-		return q, nil, true, err
+		return err
 	}
-	res = &queries.Collected{Limit: keep}
 	n, err := queries.WriteRowsMulti(rows, RedactValue,
 		queries.Output{W: csvf, Format: queries.FormatCSV},
 		queries.Output{W: jsonf, Format: queries.FormatJSONL},
@@ -362,18 +395,17 @@ func (p *packer) runTable(name string, keep int) (q queries.Query, res *queries.
 	if err != nil {
 		csvf.abort()
 		jsonf.abort()
-		return q, nil, true, fmt.Errorf("evidence pack: query %s: %w", name, err)
+		return fmt.Errorf("evidence pack: %s: %w", name, err)
 	}
 	if err := csvf.close(); err != nil {
-		return q, nil, true, err
+		return err
 	}
 	if err := jsonf.close(); err != nil {
-		return q, nil, true, err
+		return err
 	}
 	p.counts[name] = n
 	p.results[name] = res
-	p.log.Debug("evidence pack: query", "query", name, "rows", n, "took", time.Since(start).Round(time.Millisecond))
-	return q, res, true, nil
+	return nil
 }
 
 // run runs q in the pack's scope: on the scoped connection when q asks the lineage macros for
@@ -388,7 +420,7 @@ func (p *packer) run(q queries.Query) (*sql.Rows, error) {
 // tablesKept are the tables the summary and answers.md read whole.
 var tablesKept = map[string]bool{"summary": true, "lineage": true, "key-status": true, "iam-changes": true, "left-running": true,
 	"aws-markers": true, "compute-launches": true, "credential-misuse": true, "data-access": true, "exposure": true,
-	"brute-force": true}
+	"brute-force": true, "cost": true, "cost-total": true, "evidence-files": true, "integrity": true}
 
 func (p *packer) write() error {
 	if _, _, ok, err := p.runTable("summary", 0); err != nil {
@@ -396,6 +428,11 @@ func (p *packer) write() error {
 	} else if !ok {
 		return errors.New("evidence pack: this build has no summary query")
 	}
+	start := time.Now()
+	if err := p.shareCostSpans(); err != nil {
+		return err
+	}
+	p.log.Debug("evidence pack: cost spans computed", "took", time.Since(start).Round(time.Millisecond))
 	var chartList []Chart
 	for _, name := range PackCharts {
 		q, res, ok, err := p.runTable(name, 0)
@@ -415,8 +452,16 @@ func (p *packer) write() error {
 		chartList = append(chartList, c)
 		delete(p.results, name) // the chart has what it needs
 	}
+	techs, techErr := p.techniques()
+	if techErr != nil {
+		return techErr
+	}
+	flagged := flaggedEvents(techs)
+	marked := 0
 	var tables []Table
 	var lineageChart *Chart
+	var timelineQ queries.Query
+	var timelineOK bool
 	for _, t := range packTables {
 		keep := 1
 		if t.page {
@@ -425,9 +470,24 @@ func (p *packer) write() error {
 		if tablesKept[t.name] {
 			keep = 0
 		}
-		q, res, ok, err := p.runTable(t.name, keep)
+		res := &queries.Collected{Limit: keep}
+		if t.name == "timeline" { // the rows the techniques link to, and the marked events counted
+			res.Limit = pageRows
+			res.Keep = func(vals []any) bool {
+				if j := res.Column("integrity"); j >= 0 && vals[j] != nil {
+					marked++
+				}
+				j := res.Column("event_id")
+				id, _ := vals[max(j, 0)].(string)
+				return j >= 0 && flagged[id]
+			}
+		}
+		q, res, ok, err := p.runCollect(t.name, res)
 		if err != nil {
 			return err
+		}
+		if t.name == "timeline" {
+			timelineQ, timelineOK = q, ok
 		}
 		if t.name == "lineage" && ok { // the lineage is also drawn, as a tree of derivations
 			if c, err := BuildChart(q, res); err == nil {
@@ -443,10 +503,38 @@ func (p *packer) write() error {
 		if t.name == "left-running" && !p.createdAnything() {
 			t.empty = nothingCreated + "."
 		}
+		if omitWhenEmpty[t.name] && ok && res.Total == 0 {
+			continue // its data files say so; the page stays short
+		}
 		tables = append(tables, pageTable(t, q, res, ok))
 	}
 	if lineageChart != nil {
 		chartList = append([]Chart{*lineageChart}, chartList...)
+	}
+	// Techniques observed, and the timeline rows they link to, after how each key was used.
+	tlRes := p.results["timeline"]
+	techTables := []Table{techniquesTable(techs, timelineRows(tlRes), true), flaggedTable(timelineQ, tlRes, timelineOK)}
+	at := len(tables)
+	for i, t := range tables {
+		if t.Name == "key-usage" {
+			at = i + 1
+		}
+	}
+	tables = slices.Insert(tables, at, techTables...)
+	p.techs = techs
+	ct := p.cost()
+	integ, err := p.integrity(marked)
+	if err != nil {
+		return err
+	}
+	p.costText, p.integ = ct, integ
+	for i, t := range tables {
+		switch t.Name {
+		case "cost":
+			tables[i] = costTable(t, ct)
+		case "evidence-files":
+			tables[i].Lead = integ.text
+		}
 	}
 	if err := p.writeEvents(); err != nil {
 		return err
@@ -456,6 +544,7 @@ func (p *packer) write() error {
 		return err
 	}
 	sum := p.summary()
+	sum.items = append(sum.items, p.sectionSummary()...)
 	steps, done := p.doNow()
 	if err := p.writePage(sum, chartList, tables, steps, done); err != nil {
 		return err
@@ -610,7 +699,11 @@ func (p *packer) sources() ([]SourceFile, error) {
 		}
 		sf := SourceFile{Kind: str(get("kind")), URI: str(get("uri")), SHA256: str(get("sha256")),
 			ETag: str(get("etag")), Shape: str(get("shape")), ReadAt: timeText(get("read_at")),
-			LastModified: timeText(get("last_modified"))}
+			LastModified: timeText(get("last_modified")), VerdictDetail: str(get("verdict_detail"))}
+		if v := get("verdict"); v != nil {
+			s := str(v)
+			sf.Verdict = &s
+		}
 		if v, ok := number(get("size")); ok && get("size") != nil {
 			n := int64(v)
 			sf.Size = &n

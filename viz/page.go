@@ -52,6 +52,7 @@ type Table struct {
 	Query       string // the canned query it shows
 	Title       string
 	Description string
+	Lead        []string // paragraphs between the description and the rows
 	Files       []string // the same table as files of the pack (relative links)
 	Available   bool     // false: the query does not exist in this build; Note says so
 	Note        string
@@ -68,6 +69,7 @@ type Table struct {
 type Cell struct {
 	Text  string
 	Class string
+	Links []Link // links within the page, after the text
 }
 
 type chartView struct {

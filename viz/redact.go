@@ -314,7 +314,8 @@ func redactText(s string) (string, bool) {
 			b.WriteString(s[last:i])
 			b.WriteString(Redacted)
 			last, changed = j, true
-		case j-i == 40 && upper && lower && digit && (j == len(s) || s[j] != '='):
+		case j-i == 40 && upper && lower && digit && (j == len(s) || s[j] != '=') &&
+			!strings.Contains(s[i:j], "AWSLogs/"): // (a CloudTrail object's key: bucket/AWSLogs/account/CloudTrail/eu)
 			b.WriteString(s[last:i])
 			b.WriteString(Redacted)
 			last, changed = j, true

@@ -155,7 +155,7 @@ func TestRealdataFindings(t *testing.T) {
 		FROM th_findings f
 		JOIN (SELECT s.event_id, s.variant, min(sf.uri) AS uri FROM event_sources s JOIN source_files sf USING (file_id) GROUP BY ALL) o
 		    USING (event_id, variant)
-		ORDER BY f.rule_id, f.event_id, f.variant, f.event_name, f.event_time NULLS FIRST, f.source_ip NULLS FIRST, f.access_key_id NULLS FIRST`)
+		ORDER BY f.rule_id, f.event_id, f.event_name, f.event_time NULLS FIRST, f.source_ip NULLS FIRST, f.access_key_id NULLS FIRST, o.uri`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,8 @@ func TestRealdataFindings(t *testing.T) {
 	var b strings.Builder
 	for rows.Next() {
 		var id, title, author, ev, name, uri string
-		var variant int
+		var variant int // a record sharing its eventID with other content is a line of its own; its number,
+		// which depends on which record the ingest read first (parallel readers), is not printed
 		if err := rows.Scan(&id, &title, &author, &ev, &variant, &name, &uri); err != nil {
 			t.Fatal(err)
 		}
@@ -178,9 +179,6 @@ func TestRealdataFindings(t *testing.T) {
 		}
 		perRule[id]++
 		if perRule[id] <= 20 { // the golden file keeps the first 20 findings of each rule
-			if variant > 0 { // a record that shares its eventID with other content: a finding of its own
-				ev += fmt.Sprintf(" (variant %d)", variant)
-			}
 			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\n", id, title, author, ev, name, rel)
 		}
 		base := filepath.Base(uri)

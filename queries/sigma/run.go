@@ -602,3 +602,22 @@ func detectionMatches(d *Detection, idx int, scope string, c *compiler, cols str
 	return fmt.Sprintf("SELECT %d AS rule_idx, e.event_id, e.variant, e.event_time, e.aws_region, e.event_name, e.access_key_id, e.source_ip%s\nFROM %s e\nWHERE %s",
 		idx, cols, scope, where), nil
 }
+
+// StartIn runs the plan as Start does, on q: a connection that already holds opts' scope (a
+// queries.Scoped of the same keys, from and to, as the evidence pack has), so the lineage is
+// not computed again. Close drops the findings; q stays open.
+func (p *Plan) StartIn(ctx context.Context, q Querier, opts Options) (*Result, error) {
+	res := &Result{plan: p, conn: q}
+	res.close = func() error {
+		rows, err := q.QueryContext(context.Background(), "DROP TABLE IF EXISTS th_findings")
+		if err == nil {
+			err = rows.Close()
+		}
+		return err
+	}
+	if err := res.exec(ctx, opts); err != nil {
+		res.Close()
+		return nil, err
+	}
+	return res, nil
+}
