@@ -45,6 +45,8 @@ var (
 	trinoURL   string
 	trinoErr   error
 	trinoState string
+	// schemaSuffix keeps the schemas of test runs sharing one Trino apart.
+	schemaSuffix string
 )
 
 func TestMain(m *testing.M) {
@@ -313,6 +315,14 @@ func TestDDL(t *testing.T) {
 func startTrino(t *testing.T) string {
 	t.Helper()
 	trinoOnce.Do(func() {
+		// TRAILHOUND_TRINO=trino://USER@HOST:PORT/lake/default reuses a Trino already started
+		// with .ci/trino up (while developing: one JVM shared by several test runs; each run's
+		// schemas get its own suffix). CI leaves it unset and starts its own.
+		if u := os.Getenv("TRAILHOUND_TRINO"); u != "" {
+			trinoURL = u
+			schemaSuffix = fmt.Sprintf("_p%d", os.Getpid())
+			return
+		}
 		trinoState = filepath.Join(tmpRoot, "trino")
 		cmd := exec.Command("bash", "../.ci/trino", "up", filepath.Join(tmpRoot, "trino-lake"))
 		cmd.Env = append(os.Environ(), "TRINO_STATE="+trinoState)
@@ -337,6 +347,7 @@ func startTrino(t *testing.T) string {
 func lakeOnTrino(t *testing.T, schema string, dbs ...string) *lake.Engine {
 	t.Helper()
 	base := startTrino(t)
+	schema += schemaSuffix
 	dir := filepath.Join(tmpRoot, "lake-"+schema)
 	for i, db := range dbs {
 		export(t, db, dir, lake.ExportOptions{ID: fmt.Sprintf("%s-%d", schema, i)})
@@ -450,12 +461,13 @@ func TestTrinoBadInput(t *testing.T) {
 		}
 	}
 	base := startTrino(t)
-	eng, err := lake.OpenEngine(context.Background(), strings.TrimSuffix(base, "/default")+"/empty")
+	empty := "empty" + schemaSuffix
+	eng, err := lake.OpenEngine(context.Background(), strings.TrimSuffix(base, "/default")+"/"+empty)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	if err := eng.Exec(context.Background(), "CREATE SCHEMA IF NOT EXISTS lake.empty"); err != nil {
+	if err := eng.Exec(context.Background(), "CREATE SCHEMA IF NOT EXISTS lake."+empty); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = eng.Run(context.Background(), q, queries.Params{})

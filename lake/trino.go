@@ -182,8 +182,12 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 	if q.Trino == "" {
 		return nil, nil, fmt.Errorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on a store", q.Name, q.Name)
 	}
+	body, err := queries.ExpandTrino(q.Trino)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query %s: %w", q.Name, err)
+	}
 	var lineage []string
-	if len(p.Keys) > 0 && strings.Contains(q.Trino, "{{lineage_events}}") {
+	if len(p.Keys) > 0 && strings.Contains(body, "$lineage") {
 		var err error
 		if lineage, err = e.lineageKeys(ctx, q, p.Keys); err != nil {
 			return nil, nil, err
@@ -193,7 +197,6 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 		lineage = []string{}
 	}
 	var args []any
-	body := strings.ReplaceAll(q.Trino, "{{lineage_events}}", queries.TrinoFragment("lineage_events.cte.sql"))
 	text := paramTokenRE.ReplaceAllStringFunc(stripComments(body), func(m string) string {
 		switch m {
 		case "$keys":

@@ -370,12 +370,45 @@ func MissingKeys(ctx context.Context, db *sql.DB, keys []string) ([]string, erro
 }
 
 // TrinoFragment returns a shared piece of the Trino texts (queries/trino/NAME): the view
-// lineage_edges.view.sql (created with the lake's tables) and the CTEs lineage_events.cte.sql
-// (expanded where a Trino text writes {{lineage_events}}).
+// lineage_edges.view.sql (created with the lake's tables) and the pieces ExpandTrino
+// includes.
 func TrinoFragment(name string) string {
 	b, err := trinoFiles.ReadFile("trino/" + name)
 	if err != nil {
 		panic("queries: no Trino fragment " + name) // embedded: a build without it is broken
 	}
 	return string(b)
+}
+
+var includeRE = regexp.MustCompile(`\{\{([a-z0-9_]+)\}\}`)
+
+// ExpandTrino replaces each {{NAME}} in a Trino text by the fragment queries/trino/NAME.inc.sql
+// (Trino has no macros: a fragment is CTEs, or inline functions "FUNCTION f(...) RETURNS ...",
+// written where the text needs them). Fragments may include fragments; each is expanded
+// where it is written, as often as it is written.
+func ExpandTrino(text string) (string, error) {
+	return expandTrino(text, nil)
+}
+
+func expandTrino(text string, stack []string) (string, error) {
+	var err error
+	out := includeRE.ReplaceAllStringFunc(text, func(m string) string {
+		if err != nil {
+			return ""
+		}
+		name := includeRE.FindStringSubmatch(m)[1]
+		if slices.Contains(stack, name) {
+			err = fmt.Errorf("trino fragment %s includes itself (%s)", name, strings.Join(append(stack, name), " -> "))
+			return ""
+		}
+		b, rerr := trinoFiles.ReadFile("trino/" + name + ".inc.sql")
+		if rerr != nil {
+			err = fmt.Errorf("trino fragment {{%s}}: no file queries/trino/%s.inc.sql", name, name)
+			return ""
+		}
+		var sub string
+		sub, err = expandTrino(string(b), append(stack, name))
+		return sub
+	})
+	return out, err
 }

@@ -1,5 +1,5 @@
 -- lineage_events on Trino (the macro queries/macros.sql defines for DuckDB, same rows): the
--- CTEs a Trino text gets where it writes {{lineage_events}} right after WITH; then
+-- CTEs a Trino text gets where it includes this fragment (written as the name in double braces) right after WITH; then
 -- lineage_events is a CTE of the events in scope ($keys, $from, $to; $lineage: the keys
 -- reachable from $keys over lineage_edges, as lake.Engine computes them).
 th_params AS (
