@@ -320,7 +320,7 @@ func startTrino(t *testing.T) string {
 		// schemas get its own suffix). CI leaves it unset and starts its own.
 		if u := os.Getenv("TRAILHOUND_TRINO"); u != "" {
 			trinoURL = u
-			schemaSuffix = fmt.Sprintf("_p%d", os.Getpid())
+			schemaSuffix = fmt.Sprintf("p%d", os.Getpid())
 			return
 		}
 		trinoState = filepath.Join(tmpRoot, "trino")
