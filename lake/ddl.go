@@ -20,8 +20,8 @@ var tableColumns = map[string][]column{
 		{"access_key_id", "varchar"}, {"user_name", "varchar"}, {"session_issuer_arn", "varchar"},
 		{"error_code", "varchar"}, {"error_message", "varchar"}, {"read_only", "boolean"}, {"event_type", "varchar"},
 		{"event_category", "varchar"}, {"recipient_account_id", "varchar"}, {"event_version", "varchar"},
-		{"minted_key_id", "varchar"}, {"role_arn", "varchar"}, {"record", "varchar"}, {"export_id", "varchar"}},
-	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"export_id", "varchar"}},
+		{"minted_key_id", "varchar"}, {"role_arn", "varchar"}, {"variant", "integer"}, {"record_hash", "varchar"}, {"record", "varchar"}, {"export_id", "varchar"}},
+	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"variant", "integer"}, {"export_id", "varchar"}},
 	"source_files": {{"file_id", "bigint"}, {"kind", "varchar"}, {"uri", "varchar"}, {"size", "bigint"},
 		{"sha256", "varchar"}, {"etag", "varchar"}, {"last_modified", "timestamp"}, {"shape", "varchar"},
 		{"records", "bigint"}, {"outside_window", "bigint"}, {"events_new", "bigint"}, {"read_at", "timestamp"},
@@ -154,11 +154,15 @@ func DDL(o DDLOptions) (string, error) {
 		fmt.Fprintf(&b, "-- The events partitions (account=/region=/day= directories): again after each export.\n")
 		fmt.Fprintf(&b, "CALL %s.system.sync_partition_metadata('%s', 'events_files', 'FULL');\n\n", o.Catalog, o.Schema)
 	}
-	// Views: one row per event (an event in several exports: the lowest export id's row;
-	// partitioned by the partition columns too, so that a filter on account, region or day
-	// still prunes partitions under the window), times in UTC.
+	// Views: one row per event and content (variant): a record exported by several stores
+	// (same event_id and record_hash) is the lowest export id's row, with that store's
+	// variant number; distinct contents of one eventID all stay. Rule for variant numbers
+	// across stores: each (event_id, record_hash) keeps the number the lowest export id
+	// gave it (one store: exactly the store's numbers). Partitioned by the partition
+	// columns too, so that a filter on account, region or day still prunes partitions
+	// under the window; times in UTC.
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.events AS\nSELECT %s\nFROM (SELECT *, row_number() OVER "+
-		"(PARTITION BY account, region, day, event_id ORDER BY export_id) AS th_n\n      FROM %s.events_files)\nWHERE th_n = 1;\n\n",
+		"(PARTITION BY account, region, day, event_id, record_hash ORDER BY export_id) AS th_n\n      FROM %s.events_files)\nWHERE th_n = 1;\n\n",
 		schema, viewColumns("events", true), schema)
 	for _, t := range Tables[1:] {
 		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\nSELECT %s\nFROM %s.%s_files;\n\n", schema, t, viewColumns(t, false), schema, t)
@@ -193,6 +197,8 @@ func hiveType(t string) string {
 		return "string"
 	case "varbinary":
 		return "binary"
+	case "integer":
+		return "int"
 	}
 	return t
 }

@@ -90,7 +90,7 @@ func StoreID(ctx context.Context, db *sql.DB) (string, error) {
 const eventsSelect = `SELECT event_id, event_time, event_source, event_name, aws_region, source_ip, user_agent,
     identity_type, principal_id, arn, account_id, access_key_id, user_name, session_issuer_arn,
     error_code, error_message, read_only, event_type, event_category, recipient_account_id, event_version,
-    minted_key_id, role_arn, record, ? AS export_id,
+    minted_key_id, role_arn, variant, record_hash, record, ? AS export_id,
     coalesce(recipient_account_id, account_id, '` + DefaultPartition + `') AS account,
     coalesce(aws_region, '` + DefaultPartition + `') AS region,
     coalesce(strftime(event_time, '%Y-%m-%d'), '` + DefaultPartition + `') AS day
@@ -102,7 +102,7 @@ WHERE (len(?::VARCHAR[]) = 0 OR coalesce(recipient_account_id, account_id) IN (S
 // provenance are the other tables' rows, each with the export id. event_sources keeps the
 // rows of the exported events only.
 var provenance = map[string]string{
-	"event_sources": `SELECT s.event_id, s.file_id, ? AS export_id FROM event_sources s
+	"event_sources": `SELECT s.event_id, s.file_id, s.variant, ? AS export_id FROM event_sources s
 		WHERE s.event_id IN (SELECT event_id FROM th_export_events)`,
 	"source_files": `SELECT file_id, kind, uri, size, sha256, etag, last_modified, shape, records, outside_window,
 		events_new, read_at, run_id, records_rejected, content_sha256, trailing_bytes, ? AS export_id FROM source_files`,
