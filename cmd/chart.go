@@ -78,7 +78,7 @@ func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(out, func(f *os.File) error { return viz.WriteChartPage(f, ch, o) }); err != nil {
+	if err := writeFileAtomic(out, false, func(f *os.File) error { return viz.WriteChartPage(f, ch, o) }); err != nil {
 		return err
 	}
 	if ch.Empty {
@@ -88,13 +88,15 @@ func runChart(ctx context.Context, e *env, o viz.ChartOptions, out string) error
 	return nil
 }
 
-// writeFileAtomic writes path through a temporary file beside it, renamed into place when done.
-func writeFileAtomic(path string, write func(*os.File) error) error {
+// writeFileAtomic writes path through a temporary file beside it, put in place when write
+// succeeded: renamed over path, or, with noReplace, linked to it, which fails if path exists
+// (a file that appeared since it was checked is never replaced).
+func writeFileAtomic(path string, noReplace bool, write func(*os.File) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(f.Name())
+	defer os.Remove(f.Name()) // a no-op once renamed
 	if err := write(f); err != nil {
 		f.Close()
 		return err
@@ -105,7 +107,11 @@ func writeFileAtomic(path string, write func(*os.File) error) error {
 	if err := os.Chmod(f.Name(), 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	place := os.Rename
+	if noReplace {
+		place = os.Link
+	}
+	if err := place(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -82,11 +82,20 @@ nothing half-written.`,
 				_, err := queries.WriteRows(e.out, queries.FormatJSONL, rows)
 				return err
 			}
-			n, err := writeNewFile(path, func(w *bufio.Writer) (int, error) {
-				return queries.WriteRows(w, queries.FormatJSONL, rows)
+			var n int
+			err = writeFileAtomic(path, true, func(f *os.File) error {
+				w := bufio.NewWriterSize(f, 256<<10)
+				var err error
+				if n, err = queries.WriteRows(w, queries.FormatJSONL, rows); err == nil {
+					err = w.Flush()
+				}
+				if err == nil {
+					err = f.Sync()
+				}
+				return err
 			})
 			if err != nil {
-				return fmt.Errorf("export timesketch %s: %w", path, err)
+				return fmt.Errorf("export timesketch: %w", err)
 			}
 			if !e.quiet {
 				fmt.Fprintf(e.err, "wrote %d events to %s (Timesketch JSON Lines)\n", n, queries.DisplayText(path))
@@ -113,37 +122,4 @@ func checkNewFile(path string) error {
 		return usageErrorf("%s: no such directory", queries.DisplayText(filepath.Dir(path)))
 	}
 	return nil
-}
-
-// writeNewFile writes path, which must not exist, through a temporary file beside it, put
-// in place only when write succeeded (and never over a file that appeared meanwhile).
-func writeNewFile(path string, write func(*bufio.Writer) (int, error)) (int, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op once renamed
-	w := bufio.NewWriterSize(f, 256<<10)
-	n, err := write(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err != nil {
-		return n, err
-	}
-	// A hard link fails if path exists: the check above raced with someone creating it.
-	if err := os.Link(tmp, path); err != nil {
-		return n, err
-	}
-	return n, nil
 }

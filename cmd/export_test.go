@@ -131,7 +131,7 @@ print(n)
 	if after, _ := os.ReadFile(out); string(after) != string(before) {
 		t.Error("the existing file was changed")
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }

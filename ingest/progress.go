@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/rivo/uniseg"
+	"github.com/trailhound/trailhound/queries"
 )
 
 // progress redraws one status line on a terminal while an ingest runs.
@@ -100,7 +100,7 @@ func newProgress(w io.Writer, src Source, width func() int) *progress {
 				if width != nil {
 					if cols := width(); cols > 1 {
 						for i, l := range lines {
-							lines[i] = fitLine(l, cols-1) // the last column: some terminals wrap on it
+							lines[i] = queries.CutToWidth(l, cols-1) // the last column: some terminals wrap on it
 						}
 					}
 				}
@@ -110,23 +110,6 @@ func newProgress(w io.Writer, src Source, width func() int) *progress {
 		}
 	})
 	return p
-}
-
-// fitLine cuts s to at most cols display columns (grapheme clusters whole), ending in "…"
-// when cut.
-func fitLine(s string, cols int) string {
-	if uniseg.StringWidth(s) <= cols {
-		return s
-	}
-	w, rest, state := 0, s, -1
-	for len(rest) > 0 {
-		_, next, cw, st := uniseg.FirstGraphemeClusterInString(rest, state)
-		if w+cw > cols-1 {
-			break
-		}
-		w, rest, state = w+cw, next, st
-	}
-	return s[:len(s)-len(rest)] + "…"
 }
 
 // phase says what the writer is doing while nothing is read (a commit); "" ends it. A

@@ -1097,6 +1097,13 @@ func (s *tableSink) count(_ string, cut bool) {
 	}
 }
 
+// CutToWidth shortens s to width display columns (0: no limit), the last of them "…" when cut,
+// never inside a grapheme cluster: a table cell, a progress line.
+func CutToWidth(s string, width int) string {
+	c, _ := cutText(s, width)
+	return c
+}
+
 // cutText shortens an escaped cell to width display columns (0: no limit), the last of them "…",
 // and says whether it did.
 func cutText(c string, width int) (string, bool) {
