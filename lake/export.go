@@ -14,7 +14,7 @@
 // ID is the export's id: one per store (see StoreID), so several stores export into one lake
 // without clashing, and a store exported again replaces its own files and no others. Every
 // row carries it (export_id), and file ids are only unique within it. An event in two stores
-// is in the lake twice; the lake's views (DDL) keep one row per event_id.
+// is in the lake twice; the lake's views (DDL) keep one row per event_id and record_hash.
 package lake
 
 import (
