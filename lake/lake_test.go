@@ -398,6 +398,9 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran := 0
+	// A query may answer nothing on one data set (realdata has no RunTask call), but each
+	// must answer something on one of those it ran on, or its comparisons would prove nothing.
+	answered, tried := map[string]bool{}, map[string]bool{}
 	for _, c := range cases {
 		// The store exported twice under two ids: the lake's views must remove the duplicates.
 		eng := lakeOnTrino(t, c.name, c.db, c.db)
@@ -416,6 +419,7 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 				}
 				p := queries.Params{Keys: keys}
 				t.Run(fmt.Sprintf("%s/%s/keys=%d", c.name, q.Name, len(keys)), func(t *testing.T) {
+					tried[q.Name] = true
 					rows, err := q.Run(context.Background(), st.DB, p)
 					want := jsonl(t, rows, err)
 					trows, release, err := eng.Run(context.Background(), q, p)
@@ -423,8 +427,8 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 						defer release()
 					}
 					got := jsonl(t, trows, err)
-					if want == "" {
-						t.Fatal("DuckDB answered nothing: the comparison would prove nothing")
+					if want != "" {
+						answered[q.Name] = true
 					}
 					if got != want {
 						t.Errorf("Trino answers differently.\nDuckDB:\n%s\nTrino:\n%s", want, got)
@@ -436,6 +440,11 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 	}
 	if ran == 0 {
 		t.Fatal("no query has a Trino text")
+	}
+	for _, q := range qs {
+		if tried[q.Name] && !answered[q.Name] {
+			t.Errorf("query %s: DuckDB answered nothing on every data set: its comparisons prove nothing", q.Name)
+		}
 	}
 }
 
