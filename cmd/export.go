@@ -18,13 +18,13 @@ import (
 func newExportCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "export",
-		Short: "Write the store's events in a format another tool imports (Timesketch)",
+		Short: "Write the store's events in a format another tool imports (Timesketch, a Parquet lake for Trino and Athena)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return usageErrorf("name what to export: %s", "trailhound export timesketch FILE")
+			return usageErrorf("name what to export: %s", "trailhound export timesketch FILE, or trailhound export parquet DIR")
 		},
 	}
-	c.AddCommand(newExportTimesketchCmd(e))
+	c.AddCommand(newExportTimesketchCmd(e), newExportParquetCmd(e))
 	return c
 }
 

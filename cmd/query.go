@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trailhound/trailhound/ingest"
+	"github.com/trailhound/trailhound/lake"
 	"github.com/trailhound/trailhound/queries"
 	"github.com/trailhound/trailhound/queries/prices"
 	"github.com/trailhound/trailhound/viz"
@@ -27,6 +28,8 @@ type queryOptions struct {
 	Currency string
 	Rate     float64
 	Given    func(flag string) bool // whether a flag was on the command line
+	// Engine is trino://USER@HOST:PORT/CATALOG/SCHEMA: run on Trino over a lake instead of the store.
+	Engine string
 }
 
 func newQueryCmd(e *env) *cobra.Command {
@@ -57,7 +60,13 @@ trailhound's own table of list prices) and --currency with --rate (amounts conve
 USD; not cost-per-hour).
 
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
-see queries/NAME.sql in the source, or 'trailhound query list'.`,
+see queries/NAME.sql in the source, or 'trailhound query list'.
+
+--engine trino://USER@HOST:PORT/CATALOG/SCHEMA runs the query on Trino (or Athena's engine)
+over a lake written by 'trailhound export parquet' and set up with 'trailhound lake ddl',
+instead of on the store, with the same output (trinos:// for HTTPS). A query runs there when
+it has a Trino text (queries/trino/NAME.sql; so far: ` + strings.Join(trinoQueries(), ", ") + `); any other
+query says so. --key is not checked against the store there.`,
 		Example: `  trailhound query list
   trailhound query lineage --key AKIAIOSFODNN7EXAMPLE
   trailhound query timeline --key AKIAIOSFODNN7EXAMPLE --from 2021-11-27 --format csv > timeline.csv
@@ -65,7 +74,8 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
   trailhound query left-running --key AKIAIOSFODNN7EXAMPLE
   trailhound query cost --key AKIAIOSFODNN7EXAMPLE --currency KRW --rate 1180
   trailhound query cost-total --key AKIAIOSFODNN7EXAMPLE --prices live
-  trailhound query coverage --from 7d`,
+  trailhound query coverage --from 7d
+  trailhound query regions --engine trino://me@trino.example:8080/lake/trailhound`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeQueries(false),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -82,6 +92,9 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 			p, err := queryParams(q, opts, e.now())
 			if err != nil {
 				return err
+			}
+			if opts.Engine != "" {
+				return runOnEngine(c.Context(), e, q, p, opts, f, out)
 			}
 			// --prices live keeps the answers in the store: it opens it for writing.
 			live := q.Takes("prices") && opts.Prices == "live"
@@ -115,9 +128,47 @@ see queries/NAME.sql in the source, or 'trailhound query list'.`,
 	fl.StringVar(&opts.Prices, "prices", "", "cost queries: prices from FILE (trailhound's CSV or an AWS bulk offer file, CSV or JSON) or 'live' (the AWS Price List API; cached in the store), over trailhound's own table")
 	fl.StringVar(&opts.Currency, "currency", "", "cost queries: also show the amounts in this currency (e.g. KRW; needs --rate)")
 	fl.Float64Var(&opts.Rate, "rate", 0, "cost queries: units of --currency per USD (e.g. 1180)")
+	fl.StringVar(&opts.Engine, "engine", "", "run on Trino over a lake instead of the store: trino://USER@HOST:PORT/CATALOG/SCHEMA")
 	bindOutput(c, &out, true)
 	c.AddCommand(newListCmd(e, false))
 	return c
+}
+
+// trinoQueries names the canned queries that have a Trino text.
+func trinoQueries() []string {
+	qs, _ := queries.Canned()
+	var out []string
+	for _, q := range qs {
+		if q.Trino != "" {
+			out = append(out, q.Name)
+		}
+	}
+	return out
+}
+
+// runOnEngine runs q on the Trino engine opts.Engine names, printing as the store's rows print.
+func runOnEngine(ctx context.Context, e *env, q queries.Query, p queries.Params, opts queryOptions, f queries.Format, out outputOptions) error {
+	if q.Trino == "" {
+		return usageErrorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on the store, without --engine "+
+			"(on Trino so far: %s)", q.Name, q.Name, strings.Join(trinoQueries(), ", "))
+	}
+	for _, flag := range []string{"until", "prices", "currency", "rate"} {
+		if opts.Given != nil && opts.Given(flag) {
+			return usageErrorf("--%s is not supported with --engine", flag)
+		}
+	}
+	eng, err := lake.OpenEngine(ctx, opts.Engine)
+	if err != nil {
+		return fmt.Errorf("query %s: %w", q.Name, err)
+	}
+	defer eng.Close()
+	rows, release, err := eng.Run(ctx, q, p)
+	if err != nil {
+		return err
+	}
+	defer release()
+	defer rows.Close()
+	return e.writeResult(rows, f, out, wholeHint)
 }
 
 // newListCmd is 'trailhound query list' and, with charts, 'trailhound chart list': the same

@@ -168,7 +168,7 @@ All times are UTC. The store is a plain DuckDB file: open it with the duckdb CLI
 	root.RegisterFlagCompletionFunc("log-level", completeFixed("debug", "info", "warn", "error"))
 	pf.BoolVarP(&e.quiet, "quiet", "q", false, "no progress line")
 	root.AddCommand(newCollectCmd(e), newExportCmd(e), newIngestCmd(e), newSQLCmd(e), newQueryCmd(e), newDemoCmd(e), newChartCmd(e), newReportCmd(e),
-		newVerifyCmd(e), newVersionCmd(), newDetectCmd(e))
+		newVerifyCmd(e), newVersionCmd(), newDetectCmd(e), newLakeCmd(e))
 	return root
 }
 

@@ -22,6 +22,13 @@ import (
 //go:embed *.sql
 var files embed.FS
 
+// trinoFiles hold the canned queries' Trino texts, queries/trino/NAME.sql: the same query
+// for the lake (trailhound export parquet) on Trino or Athena, where the dialects differ too
+// much for one text. The header (name, description, parameters) is the DuckDB file's.
+//
+//go:embed trino/*.sql
+var trinoFiles embed.FS
+
 // Query is a canned query: its SQL file and the header at its top.
 type Query struct {
 	Name        string
@@ -29,6 +36,9 @@ type Query struct {
 	Parameters  string // as the header writes them: "keys, from, to", or "none"
 	Chart       string
 	SQL         string
+	// Trino is the query's text for Trino over the lake (queries/trino/NAME.sql); "" when it
+	// has none yet.
+	Trino string
 	// Optional lists columns shown only when a parameter is given ("-- optional-columns:
 	// currency = currency, local" in the header): without it, Run leaves them out.
 	Optional map[string][]string
@@ -95,6 +105,9 @@ func Canned() ([]Query, error) {
 		q := parseHeader(string(b))
 		if q.Name != strings.TrimSuffix(e, ".sql") {
 			return nil, fmt.Errorf("%s: header names it %q", e, q.Name)
+		}
+		if t, err := trinoFiles.ReadFile("trino/" + e); err == nil {
+			q.Trino = string(t)
 		}
 		qs = append(qs, q)
 	}
@@ -354,4 +367,48 @@ func MissingKeys(ctx context.Context, db *sql.DB, keys []string) ([]string, erro
 		missing = append(missing, k)
 	}
 	return missing, rows.Err()
+}
+
+// TrinoFragment returns a shared piece of the Trino texts (queries/trino/NAME): the view
+// lineage_edges.view.sql (created with the lake's tables) and the pieces ExpandTrino
+// includes.
+func TrinoFragment(name string) string {
+	b, err := trinoFiles.ReadFile("trino/" + name)
+	if err != nil {
+		panic("queries: no Trino fragment " + name) // embedded: a build without it is broken
+	}
+	return string(b)
+}
+
+var includeRE = regexp.MustCompile(`\{\{([a-z0-9_]+)\}\}`)
+
+// ExpandTrino replaces each {{NAME}} in a Trino text by the fragment queries/trino/NAME.inc.sql
+// (Trino has no macros: a fragment is CTEs, or inline functions "FUNCTION f(...) RETURNS ...",
+// written where the text needs them). Fragments may include fragments; each is expanded
+// where it is written, as often as it is written.
+func ExpandTrino(text string) (string, error) {
+	return expandTrino(text, nil)
+}
+
+func expandTrino(text string, stack []string) (string, error) {
+	var err error
+	out := includeRE.ReplaceAllStringFunc(text, func(m string) string {
+		if err != nil {
+			return ""
+		}
+		name := includeRE.FindStringSubmatch(m)[1]
+		if slices.Contains(stack, name) {
+			err = fmt.Errorf("trino fragment %s includes itself (%s)", name, strings.Join(append(stack, name), " -> "))
+			return ""
+		}
+		b, rerr := trinoFiles.ReadFile("trino/" + name + ".inc.sql")
+		if rerr != nil {
+			err = fmt.Errorf("trino fragment {{%s}}: no file queries/trino/%s.inc.sql", name, name)
+			return ""
+		}
+		var sub string
+		sub, err = expandTrino(string(b), append(stack, name))
+		return sub
+	})
+	return out, err
 }

@@ -547,3 +547,32 @@ func TestPrepareExecuteAsDocumented(t *testing.T) {
 		})
 	}
 }
+
+// TestTrinoTextsExpand: every Trino text's {{fragments}} exist, and nothing is left unexpanded.
+func TestTrinoTextsExpand(t *testing.T) {
+	qs, err := queries.Canned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range qs {
+		if q.Trino == "" {
+			continue
+		}
+		n++
+		s, err := queries.ExpandTrino(q.Trino)
+		if err != nil {
+			t.Errorf("%s: %v", q.Name, err)
+			continue
+		}
+		if strings.Contains(s, "{{") {
+			t.Errorf("%s: left unexpanded: %s", q.Name, s[strings.Index(s, "{{"):])
+		}
+	}
+	if n == 0 {
+		t.Fatal("no canned query has a Trino text")
+	}
+	if _, err := queries.ExpandTrino("WITH {{no_such_fragment}} SELECT 1"); err == nil || !strings.Contains(err.Error(), "no_such_fragment.inc.sql") {
+		t.Errorf("a missing fragment: %v", err)
+	}
+}

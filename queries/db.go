@@ -95,6 +95,11 @@ func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 // OpenOptions tunes Open.
 type OpenOptions struct {
 	ReadOnly bool
+	// Export, with ReadOnly, keeps external access on so that COPY ... TO can write a copy of
+	// the store elsewhere (trailhound export parquet). The store itself is still opened in
+	// DuckDB's READ_ONLY access mode, so nothing can modify it; only the lines COPY TO names
+	// are written, and what runs on such a connection is trailhound's own SQL, never a user's.
+	Export bool
 	// MemoryLimit caps DuckDB's buffer memory (e.g. "256MB") and turns on the bulk-load
 	// settings an ingest wants; empty keeps DuckDB's defaults.
 	MemoryLimit string
@@ -143,7 +148,15 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Store, error) {
 	q.Set("autoload_known_extensions", "false")
 	if opts.ReadOnly {
 		q.Set("access_mode", "READ_ONLY")
-		q.Set("enable_external_access", "false")
+		if !opts.Export {
+			q.Set("enable_external_access", "false")
+		} else {
+			// A partitioned COPY TO buffers each open partition: fewer open files, flushed
+			// sooner, keep a million-event export under its memory limit (the defaults, 100
+			// files and 512k rows, ran out of 512 MB).
+			q.Set("partitioned_write_max_open_files", "16")
+			q.Set("partitioned_write_flush_threshold", "20000")
+		}
 	}
 	if opts.MemoryLimit != "" {
 		q.Set("memory_limit", opts.MemoryLimit)
