@@ -52,7 +52,7 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
                                       'FULL_CONTROL')],
                 transform(th_exp_list(json_extract(rp, '$.AccessControlPolicy.AccessControlList.Grant')),
                     x -> nullif(regexp_extract(json_extract_scalar(x, '$.Grantee.URI'),
-                                               '/groups/global/(AllUsers|AuthenticatedUsers)$', 1), '')
+                                               '/groups/global/(AllUsers|AuthenticatedUsers)\z', 1), '')
                          || ' ' || coalesce(json_extract_scalar(x, '$.Permission'), '?')));
             SET g = array_sort(array_distinct(filter(g, x -> x IS NOT NULL)));
             IF cardinality(g) = 0 THEN
@@ -133,7 +133,7 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
                 ' ' || coalesce(json_extract_scalar(rp, '$.snapshotId'), json_extract_scalar(rp, '$.imageId'),
                                 json_extract_scalar(rp, '$.dBSnapshotIdentifier'),
                                 json_extract_scalar(rp, '$.dBClusterSnapshotIdentifier'), '?');
-            RETURN ROW(coalesce(regexp_extract(res, '([^ ]+)$', 1), ''), array_join(g, ', '),
+            RETURN ROW(coalesce(regexp_extract(res, '([^ ]+)\z', 1), ''), array_join(g, ', '),
                 CASE WHEN contains(g, 'all') THEN 'made ' || res || ' public'
                      ELSE 'shared ' || res || ' with account ' || array_join(g, ', ') END);
         END IF;
