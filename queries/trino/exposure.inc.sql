@@ -68,7 +68,9 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
         IF event_source = 's3.amazonaws.com' AND event_name = 'PutBucketPolicy' THEN
             SET pol = json_extract(rp, '$.bucketPolicy');
             IF substr(json_format(pol), 1, 1) = '"' THEN
-                SET pol = try(json_parse(json_extract_scalar(rp, '$.bucketPolicy')));
+                -- (json_parse sorts an object's keys; json_extract keeps them as written, as DuckDB does)
+                SET pol = CASE WHEN try(json_parse(json_extract_scalar(rp, '$.bucketPolicy'))) IS NOT NULL
+                               THEN json_extract(json_extract_scalar(rp, '$.bucketPolicy'), '$') END;
             ELSEIF substr(json_format(pol), 1, 1) <> '{' THEN
                 SET pol = NULL;
             END IF;
