@@ -103,6 +103,32 @@ func incidentStore(t *testing.T) (string, synth.Manifest) {
 	return incident.db, incident.m
 }
 
+// theftFix is the generator's stolen session key case (permission brute-forcing, a bucket
+// made public, a snapshot shared out: what the threat queries have to find), made once.
+var theftFix struct {
+	once sync.Once
+	db   string
+	m    synth.TheftCase
+	err  error
+}
+
+// theftStore is the stolen session key case (seed 11), ingested once.
+func theftStore(t *testing.T) (string, synth.TheftCase) {
+	t.Helper()
+	theftFix.once.Do(func() {
+		trail := filepath.Join(tmpRoot, "theft-trail")
+		if theftFix.m, theftFix.err = synth.GenerateTheft(context.Background(), trail, synth.TheftOptions{Seed: 11}); theftFix.err != nil {
+			return
+		}
+		theftFix.db = filepath.Join(tmpRoot, "theft.duckdb")
+		theftFix.err = ingestPaths(theftFix.db, trail)
+	})
+	if theftFix.err != nil {
+		t.Fatal(theftFix.err)
+	}
+	return theftFix.db, theftFix.m
+}
+
 // realStore is ../shared/realdata, ingested once.
 func realStore(t *testing.T) string {
 	t.Helper()
@@ -385,8 +411,11 @@ func jsonl(t *testing.T, rows *sql.Rows, err error) string {
 
 // TestTrinoAnswersAsDuckDB runs every canned query that has a Trino text on the store and
 // on Trino over the store's lake, with and without keys: the JSONL must be the same bytes.
+// The stores: a generated leaked-key incident, the real samples, and the generated stolen
+// session key case (the only one with permission brute-forcing and S3 ACL grants).
 func TestTrinoAnswersAsDuckDB(t *testing.T) {
 	incDB, m := incidentStore(t)
+	theftDB, tc := theftStore(t)
 	cases := []struct {
 		name string
 		db   string
@@ -397,6 +426,7 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 	}{
 		{"incident", incDB, [][]string{nil, {m.LeakedKey}}, true},
 		{"realdata", realStore(t), [][]string{nil}, false},
+		{"theft", theftDB, [][]string{nil, {tc.StolenKey}}, false},
 	}
 	qs, err := queries.Canned()
 	if err != nil {
