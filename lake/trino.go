@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the in-memory database that shapes Trino's rows as the store's
@@ -20,12 +21,17 @@ import (
 	"github.com/trailhound/trailhound/queries/prices"
 )
 
-// Engine is a Trino (or Starburst) coordinator holding the lake's schema.
+// Engine is a Trino (or Starburst) coordinator holding the lake's schema. It is one session
+// over a lake that does not change under it: the lineage of a set of seed keys is walked once
+// per Engine and reused by every query it runs with those keys.
 type Engine struct {
 	URL     string // trino://USER@HOST:PORT/CATALOG/SCHEMA, as given (no password is kept in it)
 	Catalog string
 	Schema  string
 	DB      *sql.DB
+
+	mu      sync.Mutex
+	lineage map[string][]string // seed keys (sorted, joined) → the lineage's keys
 }
 
 // ParseEngine reads trino://USER@HOST:PORT/CATALOG/SCHEMA (trinos:// for HTTPS).
@@ -135,6 +141,25 @@ const maxDepth = 64
 // every key reachable from them in at most 64 derivations (the set DuckDB's recursive walk
 // finds: a key on a simple path of at most 64 steps is at most 64 steps from a seed).
 func (e *Engine) lineageKeys(ctx context.Context, q queries.Query, seeds []string) ([]string, error) {
+	id := strings.Join(slices.Sorted(slices.Values(seeds)), "\n")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if keys, ok := e.lineage[id]; ok {
+		return keys, nil
+	}
+	keys, err := e.walkLineage(ctx, q, seeds)
+	if err != nil {
+		return nil, err
+	}
+	if e.lineage == nil {
+		e.lineage = map[string][]string{}
+	}
+	e.lineage[id] = keys
+	return keys, nil
+}
+
+// walkLineage walks lineage_edges from seeds, one Trino query per step.
+func (e *Engine) walkLineage(ctx context.Context, q queries.Query, seeds []string) ([]string, error) {
 	seen := map[string]bool{}
 	var frontier, all []string
 	for _, k := range seeds {
