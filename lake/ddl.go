@@ -165,13 +165,68 @@ func DDL(o DDLOptions) (string, error) {
 		"(PARTITION BY account, region, day, event_id, record_hash ORDER BY export_id) AS th_n\n      FROM %s.events_files)\nWHERE th_n = 1;\n\n",
 		schema, viewColumns("events", true), schema)
 	for _, t := range Tables[1:] {
-		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\nSELECT %s\nFROM %s.%s_files;\n\n", schema, t, viewColumns(t, false), schema, t)
+		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\n%s;\n\n", schema, t, provenanceView(schema, t))
 	}
 	// The credential derivations, over the events view (what the lineage queries walk).
 	edges := strings.TrimSpace(stripComments(queries.TrinoFragment("lineage_edges.view.sql")))
 	edges = strings.ReplaceAll(edges, "FROM events", "FROM "+schema+".events")
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.lineage_edges AS\n%s;\n", schema, edges)
 	return b.String(), nil
+}
+
+// fileMap maps every export's source file (export_id, file_id) to the lake's: a source file
+// is one object and content (kind, uri, sha256) across exports, the n-th read of it in an
+// export (ordered by file_id) the same as the n-th in another; the lake's row of it is the
+// lowest export id's (lake_export_id, lake_file_id). One store: every file is its own.
+func fileMap(schema string) string {
+	return fmt.Sprintf(`SELECT export_id, file_id,
+        first_value(export_id) OVER th_w AS lake_export_id, first_value(file_id) OVER th_w AS lake_file_id
+    FROM (SELECT export_id, file_id, kind, uri, sha256,
+              row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
+          FROM %s.source_files_files)
+    WINDOW th_w AS (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id)`, schema)
+}
+
+// provenanceView is the view over a provenance table's files: each row once however many
+// exports hold it (a store exported twice, or two stores that read the same objects), so
+// that a query gives on the lake what it gives on one store.
+//   - source_files: each source file once (fileMap), as the lowest export id has it;
+//   - digests, verify_files: the rows of those files only (per file: one export's verdicts);
+//   - event_sources: each (event, source file) once, the event's variant as the events view
+//     numbers it and the file as the lake's (file_id, export_id);
+//   - verify_findings: a finding several exports hold (the same columns but the file ids and
+//     the export id) is the lowest export id's; one export's repeated findings all stay.
+func provenanceView(schema, t string) string {
+	cols := viewColumns(t, false)
+	switch t {
+	case "source_files":
+		return fmt.Sprintf(`SELECT %s
+FROM (SELECT *, row_number() OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS th_n
+      FROM (SELECT *, row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
+            FROM %s.%s_files))
+WHERE th_n = 1`, cols, schema, t)
+	case "digests", "verify_files":
+		return fmt.Sprintf(`SELECT %s
+FROM %s.%s_files
+WHERE (export_id, file_id) IN (
+    SELECT export_id, file_id FROM (%s)
+    WHERE export_id = lake_export_id)`, cols, schema, t, fileMap(schema))
+	case "event_sources":
+		return fmt.Sprintf(`SELECT DISTINCT s.event_id, m.lake_file_id AS file_id, e.lake_variant AS variant, m.lake_export_id AS export_id
+FROM %s.event_sources_files s
+JOIN (SELECT export_id, event_id, variant,
+          first_value(variant) OVER (PARTITION BY event_id, record_hash ORDER BY export_id) AS lake_variant
+      FROM %s.events_files) e ON e.export_id = s.export_id AND e.event_id = s.event_id AND e.variant = s.variant
+JOIN (%s) m ON m.export_id = s.export_id AND m.file_id = s.file_id`, schema, schema, fileMap(schema))
+	case "verify_findings":
+		same := "kind, tampering, account_id, region, object, listed_by, delivered, expected, actual, detail"
+		return fmt.Sprintf(`SELECT %s
+FROM (SELECT *, row_number() OVER (PARTITION BY %s, th_k ORDER BY export_id) AS th_n
+      FROM (SELECT *, row_number() OVER (PARTITION BY export_id, %s ORDER BY file_id, listed_by_file_id) AS th_k
+            FROM %s.%s_files))
+WHERE th_n = 1`, cols, same, same, schema, t)
+	}
+	return fmt.Sprintf("SELECT %s\nFROM %s.%s_files", cols, schema, t)
 }
 
 // viewColumns are a view's columns: timestamps as UTC timestamp with time zone.

@@ -22,6 +22,7 @@ import (
 	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/lake"
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/verify"
 )
 
 const realdata = "../../shared/realdata"
@@ -39,6 +40,7 @@ type fixture struct {
 var (
 	tmpRoot  string
 	incident fixture
+	tampered fixture
 	realFix  fixture
 
 	trinoOnce  sync.Once
@@ -85,20 +87,63 @@ func ingestPaths(db string, paths ...string) error {
 // incidentStore is a generated incident (with duplicate deliveries), ingested once.
 func incidentStore(t *testing.T) (string, synth.Manifest) {
 	t.Helper()
-	incident.once.Do(func() {
-		trail := filepath.Join(tmpRoot, "incident-trail")
-		incident.m, incident.err = synth.Generate(context.Background(), trail,
+	return incident.make(t, "incident", synth.Tampering{})
+}
+
+// tamperedStore is the same incident tampered with (log files modified, forged, with data
+// after the gzip stream, deleted), ingested and verified once: what the queries about
+// integrity have to show.
+func tamperedStore(t *testing.T) (string, synth.Manifest) {
+	t.Helper()
+	return tampered.make(t, "tampered", synth.Tampering{Edit: 1, Forge: 1, Swap: 1, Append: 1, Delete: 1, Seed: 7})
+}
+
+// make generates the incident (Seed 7) under tmpRoot/name-trail, changes it as tamper says,
+// ingests it into tmpRoot/name.duckdb and, when it tampered, verifies the store.
+func (f *fixture) make(t *testing.T, name string, tamper synth.Tampering) (string, synth.Manifest) {
+	t.Helper()
+	f.once.Do(func() {
+		trail := filepath.Join(tmpRoot, name+"-trail")
+		f.m, f.err = synth.Generate(context.Background(), trail,
 			synth.Options{Seed: 7, Events: 5000, EventsPerFile: 30, DuplicateRate: 0.01})
-		if incident.err != nil {
+		if f.err != nil {
 			return
 		}
-		incident.db = filepath.Join(tmpRoot, "incident.duckdb")
-		incident.err = ingestPaths(incident.db, trail)
+		tampers := tamper != synth.Tampering{}
+		if tampers {
+			if _, f.err = synth.Tamper(trail, f.m, tamper); f.err != nil {
+				return
+			}
+		}
+		f.db = filepath.Join(tmpRoot, name+".duckdb")
+		if f.err = ingestPaths(f.db, trail); f.err != nil || !tampers {
+			return
+		}
+		f.err = verifyStore(f.db, f.m)
 	})
-	if incident.err != nil {
-		t.Fatal(incident.err)
+	if f.err != nil {
+		t.Fatal(f.err)
 	}
-	return incident.db, incident.m
+	return f.db, f.m
+}
+
+// verifyStore runs trailhound verify on db with the generated trail's public key.
+func verifyStore(db string, m synth.Manifest) error {
+	ctx := context.Background()
+	st, err := queries.Open(ctx, db, queries.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	k := m.PublicKey
+	_, err = verify.Run(ctx, st, verify.Options{KeysGiven: true, Keys: []verify.PublicKey{{Fingerprint: k.Fingerprint,
+		Value: k.Value, ValidFrom: k.ValidFrom, ValidTo: k.ValidTo, Source: "test"}}}, quiet)
+	if errors.Is(err, verify.ErrTampering) { // what the tampering above is for
+		err = nil
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // realStore is ../shared/realdata, ingested once.
@@ -384,7 +429,7 @@ func jsonl(t *testing.T, rows *sql.Rows, err error) string {
 // TestTrinoAnswersAsDuckDB runs every canned query that has a Trino text on the store and
 // on Trino over the store's lake, with and without keys: the JSONL must be the same bytes.
 func TestTrinoAnswersAsDuckDB(t *testing.T) {
-	incDB, m := incidentStore(t)
+	incDB, m := tamperedStore(t)
 	cases := []struct {
 		name string
 		db   string
@@ -494,4 +539,87 @@ func TestTrinoBadInput(t *testing.T) {
 	if _, _, err = eng.Run(context.Background(), none, queries.Params{}); err == nil || !strings.Contains(err.Error(), "no Trino text") {
 		t.Errorf("query without a Trino text: %v", err)
 	}
+}
+
+// TestTrinoProvenanceOnce: over a lake holding one store exported twice, the provenance views
+// give each source file, each (event, source) and each verdict and finding once, as the store
+// has them, and the Trino fragments of the store's integrity views (event_marks,
+// event_integrity, event_conflicts, file_integrity) give the views' rows.
+func TestTrinoProvenanceOnce(t *testing.T) {
+	db, _ := tamperedStore(t)
+	eng := lakeOnTrino(t, "prov", db, db)
+	st, err := queries.Open(context.Background(), db, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range []struct{ name, duck, trino string }{
+		{"event_sources",
+			"SELECT event_id, variant, file_id FROM event_sources ORDER BY ALL",
+			"SELECT event_id, variant, file_id FROM event_sources ORDER BY 1, 2, 3"},
+		{"source_files",
+			"SELECT file_id, kind, uri, sha256, read_at FROM source_files ORDER BY file_id",
+			"SELECT file_id, kind, uri, sha256, read_at FROM source_files ORDER BY file_id"},
+		{"verify_files",
+			"SELECT file_id, verdict, tampering, listed_by, detail FROM verify_files ORDER BY file_id",
+			"SELECT file_id, verdict, tampering, listed_by, detail FROM verify_files ORDER BY file_id"},
+		{"digests",
+			"SELECT file_id, digest_s3_object, log_files FROM digests ORDER BY file_id",
+			"SELECT file_id, digest_s3_object, log_files FROM digests ORDER BY file_id"},
+		{"verify_findings",
+			"SELECT kind, object, file_id, detail FROM verify_findings ORDER BY ALL",
+			"SELECT kind, object, file_id, detail FROM verify_findings ORDER BY 1, 2, 3, 4"},
+		{"event_marks",
+			"SELECT * FROM event_marks ORDER BY event_id, variant",
+			"WITH {{event_marks}} SELECT * FROM event_marks ORDER BY event_id, variant"},
+		{"event_integrity",
+			"SELECT * FROM event_integrity ORDER BY event_id, variant, file_id",
+			"WITH {{event_integrity}} SELECT event_id, variant, file_id, uri, verdict, tampering, detail FROM event_integrity ORDER BY event_id, variant, file_id"},
+		{"file_integrity",
+			"SELECT * FROM file_integrity ORDER BY file_id",
+			"WITH {{file_integrity}} SELECT file_id, kind, uri, sha256, content_sha256, verdict, tampering, listed_by, detail FROM file_integrity ORDER BY file_id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows, err := st.DB.Query(c.duck)
+			want := jsonl(t, rows, err)
+			trows, release, err := eng.Run(context.Background(), queries.Query{Name: c.name, Trino: c.trino}, queries.Params{})
+			if release != nil {
+				defer release()
+			}
+			got := jsonl(t, trows, err)
+			if want == "" {
+				t.Fatalf("the store's %s is empty: the comparison proves nothing", c.name)
+			}
+			if got != want {
+				t.Errorf("Trino's %s differs from the store's.\nDuckDB:\n%s\nTrino:\n%s", c.name, head(want), head(got))
+			}
+		})
+	}
+	// The conflicts are realdata's (the incident has none).
+	real := realStore(t)
+	reng := lakeOnTrino(t, "provreal", real, real)
+	rst, err := queries.Open(context.Background(), real, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rst.Close()
+	rows, err := rst.DB.Query("SELECT * FROM event_conflicts ORDER BY event_id, variant")
+	want := jsonl(t, rows, err)
+	trows, release, err := reng.Run(context.Background(), queries.Query{Name: "event_conflicts",
+		Trino: "WITH {{event_conflicts}} SELECT * FROM event_conflicts ORDER BY event_id, variant"}, queries.Params{})
+	if release != nil {
+		defer release()
+	}
+	if got := jsonl(t, trows, err); want == "" || got != want {
+		t.Errorf("Trino's event_conflicts differs from the store's (or both are empty).\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
+	}
+}
+
+// head is the first 40 lines of s.
+func head(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > 40 {
+		lines = append(lines[:40], fmt.Sprintf("... (%d lines)\n", len(lines)))
+	}
+	return strings.Join(lines, "")
 }
