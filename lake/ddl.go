@@ -21,7 +21,8 @@ var tableColumns = map[string][]column{
 		{"error_code", "varchar"}, {"error_message", "varchar"}, {"read_only", "boolean"}, {"event_type", "varchar"},
 		{"event_category", "varchar"}, {"recipient_account_id", "varchar"}, {"event_version", "varchar"},
 		{"minted_key_id", "varchar"}, {"role_arn", "varchar"}, {"variant", "integer"}, {"record_hash", "varchar"}, {"record", "varchar"}, {"export_id", "varchar"}},
-	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"variant", "integer"}, {"export_id", "varchar"}},
+	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"variant", "integer"}, {"record_hash", "varchar"},
+		{"export_id", "varchar"}},
 	"source_files": {{"file_id", "bigint"}, {"kind", "varchar"}, {"uri", "varchar"}, {"size", "bigint"},
 		{"sha256", "varchar"}, {"etag", "varchar"}, {"last_modified", "timestamp"}, {"shape", "varchar"},
 		{"records", "bigint"}, {"outside_window", "bigint"}, {"events_new", "bigint"}, {"read_at", "timestamp"},
@@ -179,12 +180,13 @@ func DDL(o DDLOptions) (string, error) {
 // export (ordered by file_id) the same as the n-th in another; the lake's row of it is the
 // lowest export id's (lake_export_id, lake_file_id). One store: every file is its own.
 func fileMap(schema string) string {
+	// (The window is spelt twice: Athena's engine may predate Trino's WINDOW clause.)
 	return fmt.Sprintf(`SELECT export_id, file_id,
-        first_value(export_id) OVER th_w AS lake_export_id, first_value(file_id) OVER th_w AS lake_file_id
+        first_value(export_id) OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS lake_export_id,
+        first_value(file_id) OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS lake_file_id
     FROM (SELECT export_id, file_id, kind, uri, sha256,
               row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
-          FROM %s.source_files_files)
-    WINDOW th_w AS (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id)`, schema)
+          FROM %s.source_files_files)`, schema)
 }
 
 // provenanceView is the view over a provenance table's files: each row once however many
@@ -212,12 +214,13 @@ WHERE (export_id, file_id) IN (
     SELECT export_id, file_id FROM (%s)
     WHERE export_id = lake_export_id)`, cols, schema, t, fileMap(schema))
 	case "event_sources":
-		return fmt.Sprintf(`SELECT DISTINCT s.event_id, m.lake_file_id AS file_id, e.lake_variant AS variant, m.lake_export_id AS export_id
+		// The variant is the one the lowest export id holding the event (event_id, record_hash)
+		// gave it, as in the events view: every exported event has its sources exported.
+		return fmt.Sprintf(`SELECT DISTINCT s.event_id, m.lake_file_id AS file_id,
+    first_value(s.variant) OVER (PARTITION BY s.event_id, s.record_hash ORDER BY s.export_id) AS variant,
+    s.record_hash, m.lake_export_id AS export_id
 FROM %s.event_sources_files s
-JOIN (SELECT export_id, event_id, variant,
-          first_value(variant) OVER (PARTITION BY event_id, record_hash ORDER BY export_id) AS lake_variant
-      FROM %s.events_files) e ON e.export_id = s.export_id AND e.event_id = s.event_id AND e.variant = s.variant
-JOIN (%s) m ON m.export_id = s.export_id AND m.file_id = s.file_id`, schema, schema, fileMap(schema))
+JOIN (%s) m ON m.export_id = s.export_id AND m.file_id = s.file_id`, schema, fileMap(schema))
 	case "verify_findings":
 		same := "kind, tampering, account_id, region, object, listed_by, delivered, expected, actual, detail"
 		return fmt.Sprintf(`SELECT %s

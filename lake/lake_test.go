@@ -319,6 +319,14 @@ func TestExportScope(t *testing.T) {
 	if want := fmt.Sprintf("%d 1 %s true", s.Events, m.Account); got[0] != want {
 		t.Errorf("scoped lake: %s, want %s", got[0], want)
 	}
+	// The sources exported are the exported events', each with its event's record_hash.
+	got = duck(t, fmt.Sprintf(`SELECT count(*) || ' ' || count(e.event_id)
+		FROM read_parquet('%s/event_sources/*.parquet') s
+		LEFT JOIN read_parquet('%s/events/*/*/*/*.parquet', hive_partitioning = true) e
+		  ON e.event_id = s.event_id AND e.variant = s.variant AND e.record_hash = s.record_hash`, dir, dir))
+	if n, matched, _ := strings.Cut(got[0], " "); n == "0" || matched != n {
+		t.Errorf("scoped lake: %s of its event sources are of its events (by event_id, variant, record_hash)", got[0])
+	}
 	if err := lake.ValidID("../x"); err == nil {
 		t.Error("an export id with a path in it was accepted")
 	}
