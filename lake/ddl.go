@@ -193,7 +193,8 @@ func fileMap(schema string) string {
 // exports hold it (a store exported twice, or two stores that read the same objects), so
 // that a query gives on the lake what it gives on one store.
 //   - source_files: each source file once (fileMap), as the lowest export id has it;
-//   - digests, verify_files: the rows of those files only (per file: one export's verdicts);
+//   - digests: the rows of those files only;
+//   - verify_files: each file's verdict once, the lowest export id's that has one;
 //   - event_sources: each (event, source file) once, the event's variant as the events view
 //     numbers it and the file as the lake's (file_id, export_id);
 //   - verify_findings: a finding several exports hold (the same columns but the file ids and
@@ -207,12 +208,21 @@ FROM (SELECT *, row_number() OVER (PARTITION BY kind, uri, sha256, th_read ORDER
       FROM (SELECT *, row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
             FROM %s.%s_files))
 WHERE th_n = 1`, cols, schema, t)
-	case "digests", "verify_files":
+	case "digests":
 		return fmt.Sprintf(`SELECT %s
 FROM %s.%s_files
 WHERE (export_id, file_id) IN (
     SELECT export_id, file_id FROM (%s)
     WHERE export_id = lake_export_id)`, cols, schema, t, fileMap(schema))
+	case "verify_files":
+		// A file's verdict is the lowest export id's that has one (a store that never ran
+		// verify has none), under the lake's (file_id, export_id) of the file.
+		return fmt.Sprintf(`SELECT file_id, verdict, tampering, listed_by, detail, export_id
+FROM (SELECT m.lake_file_id AS file_id, v.verdict, v.tampering, v.listed_by, v.detail, m.lake_export_id AS export_id,
+          row_number() OVER (PARTITION BY m.lake_export_id, m.lake_file_id ORDER BY v.export_id) AS th_n
+      FROM %s.verify_files_files v
+      JOIN (%s) m ON m.export_id = v.export_id AND m.file_id = v.file_id)
+WHERE th_n = 1`, schema, fileMap(schema))
 	case "event_sources":
 		// The variant is the one the lowest export id holding the event (event_id, record_hash)
 		// gave it, as in the events view: every exported event has its sources exported.

@@ -696,11 +696,12 @@ func head(s string) string {
 }
 
 // TestTrinoStoresOverlap: a lake of two stores that read some of the same files (one region
-// of the tampered trail, read and verified into a store of its own with other file ids, and
-// exported for the middle third of the incident only; and the whole trail) answers the
+// of the tampered trail, read into a store of its own with other file ids, never verified,
+// and exported for the middle third of the incident only; and the whole trail) answers the
 // provenance queries as the whole store does: each file once, as the lowest export id (the
-// region's store) has it, with its verdict, the whole store's events from it (those outside
-// the region store's export too) counted against that row, and each event's sources once.
+// region's store) has it, with the verdict of the store that verified it, the whole store's
+// events from it (those outside the region store's export too) counted against that row,
+// and each event's sources once.
 // (source-files is left out: read_at and events_new are the region store's.)
 func TestTrinoStoresOverlap(t *testing.T) {
 	full, m := tamperedStore(t)
@@ -714,9 +715,6 @@ func TestTrinoStoresOverlap(t *testing.T) {
 	digests := strings.Replace(region, sep+"CloudTrail"+sep, sep+"CloudTrail-Digest"+sep, 1)
 	part := filepath.Join(tmpRoot, "tampered-part.duckdb")
 	if err := ingestPaths(part, region, digests); err != nil {
-		t.Fatal(err)
-	}
-	if err := verifyStore(part, m); err != nil {
 		t.Fatal(err)
 	}
 	third := m.To.Sub(m.From) / 3
