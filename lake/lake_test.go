@@ -571,7 +571,8 @@ func TestTrinoBadInput(t *testing.T) {
 // TestTrinoProvenanceOnce: over a lake holding one store exported twice, the provenance views
 // give each source file, each (event, source) and each verdict and finding once, as the store
 // has them, and the Trino fragments of the store's integrity views (event_marks,
-// event_integrity, event_conflicts, file_integrity) give the views' rows.
+// event_integrity, file_integrity) give the views' rows. (event_conflicts: the differential
+// test's conflicts on realdata; the incident has none.)
 func TestTrinoProvenanceOnce(t *testing.T) {
 	db, _ := tamperedStore(t)
 	eng := lakeOnTrino(t, "prov", db, db)
@@ -650,39 +651,6 @@ func TestTrinoProvenanceOnce(t *testing.T) {
 				t.Errorf("Trino answers differently in the window.\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
 			}
 		})
-	}
-	// The conflicts are realdata's (the incident has none).
-	real := realStore(t)
-	reng := lakeOnTrino(t, "provreal", real, real)
-	rst, err := queries.Open(context.Background(), real, queries.OpenOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rst.Close()
-	rows, err := rst.DB.Query("SELECT * FROM event_conflicts ORDER BY event_id, variant")
-	want := jsonl(t, rows, err)
-	trows, release, err := reng.Run(context.Background(), queries.Query{Name: "event_conflicts",
-		Trino: "WITH {{event_conflicts}} SELECT * FROM event_conflicts ORDER BY event_id, variant"}, queries.Params{})
-	if release != nil {
-		defer release()
-	}
-	if got := jsonl(t, trows, err); want == "" || got != want {
-		t.Errorf("Trino's event_conflicts differs from the store's (or both are empty).\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
-	}
-	// conflicts in a window: an eventID is listed whole when one of its variants is in it.
-	q, err := queries.Lookup("conflicts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	window = queries.Params{From: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)}
-	rows, err = q.Run(context.Background(), rst.DB, window)
-	want = jsonl(t, rows, err)
-	trows2, release2, err := reng.Run(context.Background(), q, window)
-	if release2 != nil {
-		defer release2()
-	}
-	if got := jsonl(t, trows2, err); want == "" || got != want {
-		t.Errorf("conflicts in 2022 on Trino differs from the store's (or both are empty).\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
 	}
 }
 
