@@ -21,7 +21,8 @@ var tableColumns = map[string][]column{
 		{"error_code", "varchar"}, {"error_message", "varchar"}, {"read_only", "boolean"}, {"event_type", "varchar"},
 		{"event_category", "varchar"}, {"recipient_account_id", "varchar"}, {"event_version", "varchar"},
 		{"minted_key_id", "varchar"}, {"role_arn", "varchar"}, {"variant", "integer"}, {"record_hash", "varchar"}, {"record", "varchar"}, {"export_id", "varchar"}},
-	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"variant", "integer"}, {"export_id", "varchar"}},
+	"event_sources": {{"event_id", "varchar"}, {"file_id", "bigint"}, {"variant", "integer"}, {"record_hash", "varchar"},
+		{"export_id", "varchar"}},
 	"source_files": {{"file_id", "bigint"}, {"kind", "varchar"}, {"uri", "varchar"}, {"size", "bigint"},
 		{"sha256", "varchar"}, {"etag", "varchar"}, {"last_modified", "timestamp"}, {"shape", "varchar"},
 		{"records", "bigint"}, {"outside_window", "bigint"}, {"events_new", "bigint"}, {"read_at", "timestamp"},
@@ -165,13 +166,80 @@ func DDL(o DDLOptions) (string, error) {
 		"(PARTITION BY account, region, day, event_id, record_hash ORDER BY export_id) AS th_n\n      FROM %s.events_files)\nWHERE th_n = 1;\n\n",
 		schema, viewColumns("events", true), schema)
 	for _, t := range Tables[1:] {
-		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\nSELECT %s\nFROM %s.%s_files;\n\n", schema, t, viewColumns(t, false), schema, t)
+		fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.%s AS\n%s;\n\n", schema, t, provenanceView(schema, t))
 	}
 	// The credential derivations, over the events view (what the lineage queries walk).
 	edges := strings.TrimSpace(stripComments(queries.TrinoFragment("lineage_edges.view.sql")))
 	edges = strings.ReplaceAll(edges, "FROM events", "FROM "+schema+".events")
 	fmt.Fprintf(&b, "CREATE OR REPLACE VIEW %s.lineage_edges AS\n%s;\n", schema, edges)
 	return b.String(), nil
+}
+
+// fileMap maps every export's source file (export_id, file_id) to the lake's: a source file
+// is one object and content (kind, uri, sha256) across exports, the n-th read of it in an
+// export (ordered by file_id) the same as the n-th in another; the lake's row of it is the
+// lowest export id's (lake_export_id, lake_file_id). One store: every file is its own.
+func fileMap(schema string) string {
+	// (The window is spelt twice: Athena's engine may predate Trino's WINDOW clause.)
+	return fmt.Sprintf(`SELECT export_id, file_id,
+        first_value(export_id) OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS lake_export_id,
+        first_value(file_id) OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS lake_file_id
+    FROM (SELECT export_id, file_id, kind, uri, sha256,
+              row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
+          FROM %s.source_files_files)`, schema)
+}
+
+// provenanceView is the view over a provenance table's files: each row once however many
+// exports hold it (a store exported twice, or two stores that read the same objects), so
+// that a query gives on the lake what it gives on one store.
+//   - source_files: each source file once (fileMap), as the lowest export id has it;
+//   - digests: the rows of those files only;
+//   - verify_files: each file's verdict once, the lowest export id's that has one;
+//   - event_sources: each (event, source file) once, the event's variant as the events view
+//     numbers it and the file as the lake's (file_id, export_id);
+//   - verify_findings: a finding several exports hold (the same columns but the file ids and
+//     the export id) is the lowest export id's; one export's repeated findings all stay.
+func provenanceView(schema, t string) string {
+	cols := viewColumns(t, false)
+	switch t {
+	case "source_files":
+		return fmt.Sprintf(`SELECT %s
+FROM (SELECT *, row_number() OVER (PARTITION BY kind, uri, sha256, th_read ORDER BY export_id) AS th_n
+      FROM (SELECT *, row_number() OVER (PARTITION BY export_id, kind, uri, sha256 ORDER BY file_id) AS th_read
+            FROM %s.%s_files))
+WHERE th_n = 1`, cols, schema, t)
+	case "digests":
+		return fmt.Sprintf(`SELECT %s
+FROM %s.%s_files
+WHERE (export_id, file_id) IN (
+    SELECT export_id, file_id FROM (%s)
+    WHERE export_id = lake_export_id)`, cols, schema, t, fileMap(schema))
+	case "verify_files":
+		// A file's verdict is the lowest export id's that has one (a store that never ran
+		// verify has none), under the lake's (file_id, export_id) of the file.
+		return fmt.Sprintf(`SELECT file_id, verdict, tampering, listed_by, detail, export_id
+FROM (SELECT m.lake_file_id AS file_id, v.verdict, v.tampering, v.listed_by, v.detail, m.lake_export_id AS export_id,
+          row_number() OVER (PARTITION BY m.lake_export_id, m.lake_file_id ORDER BY v.export_id) AS th_n
+      FROM %s.verify_files_files v
+      JOIN (%s) m ON m.export_id = v.export_id AND m.file_id = v.file_id)
+WHERE th_n = 1`, schema, fileMap(schema))
+	case "event_sources":
+		// The variant is the one the lowest export id holding the event (event_id, record_hash)
+		// gave it, as in the events view: every exported event has its sources exported.
+		return fmt.Sprintf(`SELECT DISTINCT s.event_id, m.lake_file_id AS file_id,
+    first_value(s.variant) OVER (PARTITION BY s.event_id, s.record_hash ORDER BY s.export_id) AS variant,
+    s.record_hash, m.lake_export_id AS export_id
+FROM %s.event_sources_files s
+JOIN (%s) m ON m.export_id = s.export_id AND m.file_id = s.file_id`, schema, fileMap(schema))
+	case "verify_findings":
+		same := "kind, tampering, account_id, region, object, listed_by, delivered, expected, actual, detail"
+		return fmt.Sprintf(`SELECT %s
+FROM (SELECT *, row_number() OVER (PARTITION BY %s, th_k ORDER BY export_id) AS th_n
+      FROM (SELECT *, row_number() OVER (PARTITION BY export_id, %s ORDER BY file_id, listed_by_file_id) AS th_k
+            FROM %s.%s_files))
+WHERE th_n = 1`, cols, same, same, schema, t)
+	}
+	return fmt.Sprintf("SELECT %s\nFROM %s.%s_files", cols, schema, t)
 }
 
 // viewColumns are a view's columns: timestamps as UTC timestamp with time zone.

@@ -100,10 +100,11 @@ WHERE (len(?::VARCHAR[]) = 0 OR coalesce(recipient_account_id, account_id) IN (S
   AND (?::TIMESTAMPTZ IS NULL OR event_time < ?::TIMESTAMPTZ)`
 
 // provenance are the other tables' rows, each with the export id. event_sources keeps the
-// rows of the exported events only.
+// rows of the exported events only, each with its event's record_hash (so that the lake's
+// view of it numbers the variants as the events view does without reading the events).
 var provenance = map[string]string{
-	"event_sources": `SELECT s.event_id, s.file_id, s.variant, ? AS export_id FROM event_sources s
-		WHERE s.event_id IN (SELECT event_id FROM th_export_events)`,
+	"event_sources": `SELECT s.event_id, s.file_id, s.variant, e.record_hash, ? AS export_id FROM event_sources s
+		JOIN th_export_events e ON e.event_id = s.event_id AND e.variant = s.variant`,
 	"source_files": `SELECT file_id, kind, uri, size, sha256, etag, last_modified, shape, records, outside_window,
 		events_new, read_at, run_id, records_rejected, content_sha256, trailing_bytes, ? AS export_id FROM source_files`,
 	"digests": `SELECT file_id, account_id, digest_start_time, digest_end_time, digest_s3_bucket, digest_s3_object,
@@ -166,9 +167,9 @@ func Export(ctx context.Context, db *sql.DB, dir string, o ExportOptions, log *s
 	if !o.To.IsZero() {
 		to = o.To.UTC()
 	}
-	// The exported events' ids, for event_sources (a TEMP table: in memory, not in the store).
+	// The exported events, for event_sources (a TEMP table: in memory, not in the store).
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE th_export_events AS
-		SELECT event_id FROM (`+eventsSelect+`)`, st.ID, accounts, accounts, from, from, to, to); err != nil {
+		SELECT event_id, variant, record_hash FROM (`+eventsSelect+`)`, st.ID, accounts, accounts, from, from, to, to); err != nil {
 		return st, fmt.Errorf("export events: %w", err)
 	}
 	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM th_export_events").Scan(&st.Events); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/trailhound/trailhound/lake"
 	"github.com/trailhound/trailhound/queries"
 	"github.com/trailhound/trailhound/queries/prices"
+	"github.com/trailhound/trailhound/queries/verify"
 )
 
 const realdata = "../../shared/realdata"
@@ -41,6 +42,7 @@ type fixture struct {
 var (
 	tmpRoot  string
 	incident fixture
+	tampered fixture
 	realFix  fixture
 
 	trinoOnce  sync.Once
@@ -87,20 +89,63 @@ func ingestPaths(db string, paths ...string) error {
 // incidentStore is a generated incident (with duplicate deliveries), ingested once.
 func incidentStore(t *testing.T) (string, synth.Manifest) {
 	t.Helper()
-	incident.once.Do(func() {
-		trail := filepath.Join(tmpRoot, "incident-trail")
-		incident.m, incident.err = synth.Generate(context.Background(), trail,
+	return incident.make(t, "incident", synth.Tampering{})
+}
+
+// tamperedStore is the same incident tampered with (log files modified, forged, with data
+// after the gzip stream, deleted), ingested and verified once: what the queries about
+// integrity have to show.
+func tamperedStore(t *testing.T) (string, synth.Manifest) {
+	t.Helper()
+	return tampered.make(t, "tampered", synth.Tampering{Edit: 1, Forge: 1, Swap: 1, Append: 1, Delete: 1, Seed: 7})
+}
+
+// make generates the incident (Seed 7) under tmpRoot/name-trail, changes it as tamper says,
+// ingests it into tmpRoot/name.duckdb and, when it tampered, verifies the store.
+func (f *fixture) make(t *testing.T, name string, tamper synth.Tampering) (string, synth.Manifest) {
+	t.Helper()
+	f.once.Do(func() {
+		trail := filepath.Join(tmpRoot, name+"-trail")
+		f.m, f.err = synth.Generate(context.Background(), trail,
 			synth.Options{Seed: 7, Events: 5000, EventsPerFile: 30, DuplicateRate: 0.01})
-		if incident.err != nil {
+		if f.err != nil {
 			return
 		}
-		incident.db = filepath.Join(tmpRoot, "incident.duckdb")
-		incident.err = ingestPaths(incident.db, trail)
+		tampers := tamper != synth.Tampering{}
+		if tampers {
+			if _, f.err = synth.Tamper(trail, f.m, tamper); f.err != nil {
+				return
+			}
+		}
+		f.db = filepath.Join(tmpRoot, name+".duckdb")
+		if f.err = ingestPaths(f.db, trail); f.err != nil || !tampers {
+			return
+		}
+		f.err = verifyStore(f.db, f.m)
 	})
-	if incident.err != nil {
-		t.Fatal(incident.err)
+	if f.err != nil {
+		t.Fatal(f.err)
 	}
-	return incident.db, incident.m
+	return f.db, f.m
+}
+
+// verifyStore runs trailhound verify on db with the generated trail's public key.
+func verifyStore(db string, m synth.Manifest) error {
+	ctx := context.Background()
+	st, err := queries.Open(ctx, db, queries.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	k := m.PublicKey
+	_, err = verify.Run(ctx, st, verify.Options{KeysGiven: true, Keys: []verify.PublicKey{{Fingerprint: k.Fingerprint,
+		Value: k.Value, ValidFrom: k.ValidFrom, ValidTo: k.ValidTo, Source: "test"}}}, quiet)
+	if errors.Is(err, verify.ErrTampering) { // what the tampering above is for
+		err = nil
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // theftFix is the generator's stolen session key case (permission brute-forcing, a bucket
@@ -301,6 +346,14 @@ func TestExportScope(t *testing.T) {
 	if want := fmt.Sprintf("%d 1 %s true", s.Events, m.Account); got[0] != want {
 		t.Errorf("scoped lake: %s, want %s", got[0], want)
 	}
+	// The sources exported are the exported events', each with its event's record_hash.
+	got = duck(t, fmt.Sprintf(`SELECT count(*) || ' ' || count(e.event_id)
+		FROM read_parquet('%s/event_sources/*.parquet') s
+		LEFT JOIN read_parquet('%s/events/*/*/*/*.parquet', hive_partitioning = true) e
+		  ON e.event_id = s.event_id AND e.variant = s.variant AND e.record_hash = s.record_hash`, dir, dir))
+	if n, matched, _ := strings.Cut(got[0], " "); n == "0" || matched != n {
+		t.Errorf("scoped lake: %s of its event sources are of its events (by event_id, variant, record_hash)", got[0])
+	}
 	if err := lake.ValidID("../x"); err == nil {
 		t.Error("an export id with a path in it was accepted")
 	}
@@ -374,11 +427,29 @@ func startTrino(t *testing.T) string {
 // engine URL of that schema.
 func lakeOnTrino(t *testing.T, schema string, dbs ...string) *lake.Engine {
 	t.Helper()
+	var ex []exported
+	for _, db := range dbs {
+		ex = append(ex, exported{db: db})
+	}
+	return lakeOf(t, schema, ex...)
+}
+
+// exported is a store exported into a lake, with the export's scope (its id is set by lakeOf).
+type exported struct {
+	db string
+	o  lake.ExportOptions
+}
+
+// lakeOf exports each store into a new lake as SCHEMA-N (N its index), sets it up as schema
+// on Trino and returns the engine URL of that schema.
+func lakeOf(t *testing.T, schema string, exports ...exported) *lake.Engine {
+	t.Helper()
 	base := startTrino(t)
 	schema += schemaSuffix
 	dir := filepath.Join(tmpRoot, "lake-"+schema)
-	for i, db := range dbs {
-		export(t, db, dir, lake.ExportOptions{ID: fmt.Sprintf("%s-%d", schema, i)})
+	for i, x := range exports {
+		x.o.ID = fmt.Sprintf("%s-%d", schema, i)
+		export(t, x.db, dir, x.o)
 	}
 	url := strings.TrimSuffix(base, "/default") + "/" + schema
 	ddl, err := lake.DDL(lake.DDLOptions{Location: "local://" + dir, Catalog: "lake", Schema: schema})
@@ -414,7 +485,7 @@ func jsonl(t *testing.T, rows *sql.Rows, err error) string {
 // The stores: a generated leaked-key incident, the real samples, and the generated stolen
 // session key case (the only one with permission brute-forcing and S3 ACL grants).
 func TestTrinoAnswersAsDuckDB(t *testing.T) {
-	incDB, m := incidentStore(t)
+	incDB, m := tamperedStore(t)
 	theftDB, tc := theftStore(t)
 	cases := []struct {
 		name string
@@ -599,4 +670,152 @@ func costParams(t *testing.T, db *sql.DB, eng *lake.Engine, q queries.Query, dat
 			t.Errorf("Trino refuses the --until otherwise:\n%s\nDuckDB:\n%s", got, want)
 		}
 	})
+}
+
+// TestTrinoProvenanceOnce: over a lake holding one store exported twice, the provenance views
+// give each source file, each (event, source) and each verdict and finding once, as the store
+// has them, and the Trino fragments of the store's integrity views (event_marks,
+// event_integrity, file_integrity) give the views' rows. (event_conflicts: the differential
+// test's conflicts on realdata; the incident has none.)
+func TestTrinoProvenanceOnce(t *testing.T) {
+	db, _ := tamperedStore(t)
+	eng := lakeOnTrino(t, "prov", db, db)
+	st, err := queries.Open(context.Background(), db, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range []struct{ name, duck, trino string }{
+		{"event_sources",
+			"SELECT event_id, variant, file_id FROM event_sources ORDER BY ALL",
+			"SELECT event_id, variant, file_id FROM event_sources ORDER BY 1, 2, 3"},
+		{"source_files",
+			"SELECT file_id, kind, uri, sha256, read_at FROM source_files ORDER BY file_id",
+			"SELECT file_id, kind, uri, sha256, read_at FROM source_files ORDER BY file_id"},
+		{"verify_files",
+			"SELECT file_id, verdict, tampering, listed_by, detail FROM verify_files ORDER BY file_id",
+			"SELECT file_id, verdict, tampering, listed_by, detail FROM verify_files ORDER BY file_id"},
+		{"digests",
+			"SELECT file_id, digest_s3_object, log_files FROM digests ORDER BY file_id",
+			"SELECT file_id, digest_s3_object, log_files FROM digests ORDER BY file_id"},
+		{"verify_findings",
+			"SELECT kind, object, file_id, detail FROM verify_findings ORDER BY ALL",
+			"SELECT kind, object, file_id, detail FROM verify_findings ORDER BY 1, 2, 3, 4"},
+		{"event_marks",
+			"SELECT * FROM event_marks ORDER BY event_id, variant",
+			"WITH {{event_marks}} SELECT * FROM event_marks ORDER BY event_id, variant"},
+		{"event_integrity",
+			"SELECT * FROM event_integrity ORDER BY event_id, variant, file_id",
+			"WITH {{event_integrity}} SELECT event_id, variant, file_id, uri, verdict, tampering, detail FROM event_integrity ORDER BY event_id, variant, file_id"},
+		{"file_integrity",
+			"SELECT * FROM file_integrity ORDER BY file_id",
+			"WITH {{file_integrity}} SELECT file_id, kind, uri, sha256, content_sha256, verdict, tampering, listed_by, detail FROM file_integrity ORDER BY file_id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rows, err := st.DB.Query(c.duck)
+			want := jsonl(t, rows, err)
+			trows, release, err := eng.Run(context.Background(), queries.Query{Name: c.name, Trino: c.trino}, queries.Params{})
+			if release != nil {
+				defer release()
+			}
+			got := jsonl(t, trows, err)
+			if want == "" {
+				t.Fatalf("the store's %s is empty: the comparison proves nothing", c.name)
+			}
+			if got != want {
+				t.Errorf("Trino's %s differs from the store's.\nDuckDB:\n%s\nTrino:\n%s", c.name, head(want), head(got))
+			}
+		})
+	}
+	// The queries over provenance that take a window, in the middle third of the incident
+	// (the differential test runs them without one).
+	var first, last time.Time
+	if err := st.DB.QueryRow("SELECT min(event_time), max(event_time) FROM event_rows").Scan(&first, &last); err != nil {
+		t.Fatal(err)
+	}
+	third := last.Sub(first) / 3
+	window := queries.Params{From: first.Add(third).Truncate(time.Second), To: first.Add(2 * third).Truncate(time.Second)}
+	for _, name := range []string{"sources", "coverage", "evidence-files", "tampered-events"} {
+		t.Run("window/"+name, func(t *testing.T) {
+			q, err := queries.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := q.Run(context.Background(), st.DB, window)
+			want := jsonl(t, rows, err)
+			trows, release, err := eng.Run(context.Background(), q, window)
+			if release != nil {
+				defer release()
+			}
+			got := jsonl(t, trows, err)
+			if want == "" && name != "tampered-events" {
+				t.Fatalf("%s answered nothing in the window: the comparison proves nothing", name)
+			}
+			if got != want {
+				t.Errorf("Trino answers differently in the window.\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
+			}
+		})
+	}
+}
+
+// head is the first 40 lines of s.
+func head(s string) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) > 40 {
+		lines = append(lines[:40], fmt.Sprintf("... (%d lines)\n", len(lines)))
+	}
+	return strings.Join(lines, "")
+}
+
+// TestTrinoStoresOverlap: a lake of two stores that read some of the same files (one region
+// of the tampered trail, read into a store of its own with other file ids, never verified,
+// and exported for the middle third of the incident only; and the whole trail) answers the
+// provenance queries as the whole store does: each file once, as the lowest export id (the
+// region's store) has it, with the verdict of the store that verified it, the whole store's
+// events from it (those outside the region store's export too) counted against that row,
+// and each event's sources once.
+// (source-files is left out: read_at and events_new are the region store's.)
+func TestTrinoStoresOverlap(t *testing.T) {
+	full, m := tamperedStore(t)
+	logs, err := filepath.Glob(filepath.Join(tmpRoot, "tampered-trail", "AWSLogs", "*", "CloudTrail", "*"))
+	if err != nil || len(logs) < 2 {
+		t.Fatalf("the trail's regions: %v %v", logs, err)
+	}
+	slices.Sort(logs)
+	region := logs[len(logs)/2]
+	sep := string(filepath.Separator)
+	digests := strings.Replace(region, sep+"CloudTrail"+sep, sep+"CloudTrail-Digest"+sep, 1)
+	part := filepath.Join(tmpRoot, "tampered-part.duckdb")
+	if err := ingestPaths(part, region, digests); err != nil {
+		t.Fatal(err)
+	}
+	third := m.To.Sub(m.From) / 3
+	eng := lakeOf(t, "overlap", exported{part, lake.ExportOptions{From: m.From.Add(third), To: m.From.Add(2 * third)}},
+		exported{db: full})
+	st, err := queries.Open(context.Background(), full, queries.OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, name := range []string{"sources", "evidence-files", "tampered-events", "coverage"} {
+		t.Run(name, func(t *testing.T) {
+			q, err := queries.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := q.Run(context.Background(), st.DB, queries.Params{})
+			want := jsonl(t, rows, err)
+			trows, release, err := eng.Run(context.Background(), q, queries.Params{})
+			if release != nil {
+				defer release()
+			}
+			got := jsonl(t, trows, err)
+			if want == "" {
+				t.Fatalf("%s answered nothing on the whole store: the comparison proves nothing", name)
+			}
+			if got != want {
+				t.Errorf("the lake of both stores answers differently from the whole store.\nDuckDB:\n%s\nTrino:\n%s", head(want), head(got))
+			}
+		})
+	}
 }
