@@ -99,11 +99,11 @@ WHERE (len(?::VARCHAR[]) = 0 OR coalesce(recipient_account_id, account_id) IN (S
   AND (?::TIMESTAMPTZ IS NULL OR event_time >= ?::TIMESTAMPTZ)
   AND (?::TIMESTAMPTZ IS NULL OR event_time < ?::TIMESTAMPTZ)`
 
-// provenance are the other tables' rows, each with the export id. event_sources keeps the
-// rows of the exported events only.
+// provenance are the other tables' rows, each with the export id, written sorted (ORDER BY
+// ALL) so that exporting the same store again writes the same files; event_sources, a row
+// per event, keeps the store's order instead (DuckDB preserves insertion order), as events do.
 var provenance = map[string]string{
-	"event_sources": `SELECT s.event_id, s.file_id, s.variant, ? AS export_id FROM event_sources s
-		WHERE s.event_id IN (SELECT event_id FROM th_export_events)`,
+	"event_sources": `SELECT s.event_id, s.file_id, s.variant, ? AS export_id FROM event_sources s`,
 	"source_files": `SELECT file_id, kind, uri, size, sha256, etag, last_modified, shape, records, outside_window,
 		events_new, read_at, run_id, records_rejected, content_sha256, trailing_bytes, ? AS export_id FROM source_files`,
 	"digests": `SELECT file_id, account_id, digest_start_time, digest_end_time, digest_s3_bucket, digest_s3_object,
@@ -112,6 +112,13 @@ var provenance = map[string]string{
 	"verify_findings": `SELECT kind, tampering, account_id, region, object, file_id, listed_by, listed_by_file_id,
 		delivered, expected, actual, detail, ? AS export_id FROM verify_findings`,
 	"verify_files": `SELECT file_id, verdict, tampering, listed_by, detail, ? AS export_id FROM verify_files`,
+}
+
+// scopedProvenance narrows a table to the exported events when the export is scoped (by
+// account or time): appended to its provenance query. An unscoped export writes every row,
+// without the semi-join (it was a third of the time of event_sources at a million events).
+var scopedProvenance = map[string]string{
+	"event_sources": ` WHERE s.event_id IN (SELECT event_id FROM th_export_events)`,
 }
 
 // Export writes the store as the lake under dir. The store is opened read-only by the
@@ -166,41 +173,58 @@ func Export(ctx context.Context, db *sql.DB, dir string, o ExportOptions, log *s
 	if !o.To.IsZero() {
 		to = o.To.UTC()
 	}
-	// The exported events' ids, for event_sources (a TEMP table: in memory, not in the store).
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE th_export_events AS
+	scoped := len(accounts) > 0 || from != nil || to != nil
+	if scoped {
+		// The exported events' ids, for event_sources (a TEMP table: in memory, not in the store).
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE th_export_events AS
 		SELECT event_id FROM (`+eventsSelect+`)`, st.ID, accounts, accounts, from, from, to, to); err != nil {
-		return st, fmt.Errorf("export events: %w", err)
-	}
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM th_export_events").Scan(&st.Events); err != nil {
-		return st, fmt.Errorf("export events: %w", err)
+			return st, fmt.Errorf("export events: %w", err)
+		}
 	}
 	pattern := quote(st.ID + "_{i}")
 	// No ORDER BY: sorting a million records (about 1 GB of JSON) for the partitioned write
 	// took over 6 GB of memory. Rows keep the store's order (DuckDB preserves insertion order).
+	// zstd level 1: at a million events it wrote smaller files than the default level 3
+	// (162 MB against 166 MB: the records are JSON of one shape) in about 15% less CPU.
 	copyEvents := "COPY (" + eventsSelect + ") TO " +
 		quote(filepath.Join(staging, "events")) +
-		" (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (account, region, day), FILENAME_PATTERN " + pattern +
+		" (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (account, region, day), FILENAME_PATTERN " + pattern +
 		", ROW_GROUP_SIZE 100000)"
-	if _, err := conn.ExecContext(ctx, copyEvents, st.ID, accounts, accounts, from, from, to, to); err != nil {
+	res, err := conn.ExecContext(ctx, copyEvents, st.ID, accounts, accounts, from, from, to, to)
+	if err != nil {
+		return st, fmt.Errorf("export events to %s: %w", dir, err)
+	}
+	// COPY's result is the number of rows it wrote.
+	if st.Events, err = res.RowsAffected(); err != nil {
 		return st, fmt.Errorf("export events to %s: %w", dir, err)
 	}
 	st.Rows["events"] = st.Events
 	for _, t := range Tables[1:] {
-		var n int64
-		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM ("+provenance[t]+")", st.ID).Scan(&n); err != nil {
-			return st, fmt.Errorf("export %s: %w", t, err)
-		}
-		st.Rows[t] = n
-		if n == 0 {
-			continue // no file: an empty table is a directory without this export's files
-		}
 		if err := os.MkdirAll(filepath.Join(staging, t), 0o755); err != nil {
 			return st, fmt.Errorf("export %s: %w", t, err)
 		}
-		q := "COPY (" + provenance[t] + " ORDER BY ALL) TO " + quote(filepath.Join(staging, t, st.ID+"_0.parquet")) +
-			" (FORMAT parquet, COMPRESSION zstd)"
-		if _, err := conn.ExecContext(ctx, q, st.ID); err != nil {
+		sel := provenance[t]
+		if scoped {
+			sel += scopedProvenance[t]
+		}
+		if t != "event_sources" {
+			sel += " ORDER BY ALL"
+		}
+		file := filepath.Join(staging, t, st.ID+"_0.parquet")
+		res, err := conn.ExecContext(ctx, "COPY ("+sel+") TO "+quote(file)+" (FORMAT parquet, COMPRESSION zstd)", st.ID)
+		if err != nil {
 			return st, fmt.Errorf("export %s to %s: %w", t, dir, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return st, fmt.Errorf("export %s to %s: %w", t, dir, err)
+		}
+		st.Rows[t] = n
+		if n == 0 {
+			// No file: an empty table is a directory without this export's files.
+			if err := os.Remove(file); err != nil {
+				return st, fmt.Errorf("export %s: %w", t, err)
+			}
 		}
 	}
 	// Move the new files into place, then remove this export's files it did not replace.
