@@ -52,7 +52,7 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
                                       'FULL_CONTROL')],
                 transform(th_exp_list(json_extract(rp, '$.AccessControlPolicy.AccessControlList.Grant')),
                     x -> nullif(regexp_extract(json_extract_scalar(x, '$.Grantee.URI'),
-                                               '/groups/global/(AllUsers|AuthenticatedUsers)$', 1), '')
+                                               '/groups/global/(AllUsers|AuthenticatedUsers)\z', 1), '')
                          || ' ' || coalesce(json_extract_scalar(x, '$.Permission'), '?')));
             SET g = array_sort(array_distinct(filter(g, x -> x IS NOT NULL)));
             IF cardinality(g) = 0 THEN
@@ -68,7 +68,9 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
         IF event_source = 's3.amazonaws.com' AND event_name = 'PutBucketPolicy' THEN
             SET pol = json_extract(rp, '$.bucketPolicy');
             IF substr(json_format(pol), 1, 1) = '"' THEN
-                SET pol = try(json_parse(json_extract_scalar(rp, '$.bucketPolicy')));
+                -- (json_parse sorts an object's keys; json_extract keeps them as written, as DuckDB does)
+                SET pol = CASE WHEN try(json_parse(json_extract_scalar(rp, '$.bucketPolicy'))) IS NOT NULL
+                               THEN json_extract(json_extract_scalar(rp, '$.bucketPolicy'), '$') END;
             ELSEIF substr(json_format(pol), 1, 1) <> '{' THEN
                 SET pol = NULL;
             END IF;
@@ -133,7 +135,7 @@ FUNCTION exposure(event_source varchar, event_name varchar, record varchar)
                 ' ' || coalesce(json_extract_scalar(rp, '$.snapshotId'), json_extract_scalar(rp, '$.imageId'),
                                 json_extract_scalar(rp, '$.dBSnapshotIdentifier'),
                                 json_extract_scalar(rp, '$.dBClusterSnapshotIdentifier'), '?');
-            RETURN ROW(coalesce(regexp_extract(res, '([^ ]+)$', 1), ''), array_join(g, ', '),
+            RETURN ROW(coalesce(regexp_extract(res, '([^ ]+)\z', 1), ''), array_join(g, ', '),
                 CASE WHEN contains(g, 'all') THEN 'made ' || res || ' public'
                      ELSE 'shared ' || res || ' with account ' || array_join(g, ', ') END);
         END IF;

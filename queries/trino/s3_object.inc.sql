@@ -2,7 +2,8 @@
 -- an inline function, included (the name in double braces) in a Trino text's WITH of
 -- functions. The S3 object a data event names, as s3://bucket/key (requestParameters
 -- bucketName and key, else the first AWS::S3::Object of resources), or NULL.
--- (The exposure fragment includes this one: a text that includes exposure has s3_object too.)
+-- (The exposure fragment includes this one: a text that includes exposure has s3_object too.
+-- Trino's $ also matches before a final newline, DuckDB's does not: the patterns end in \z.)
 FUNCTION s3_object(record varchar)
     RETURNS varchar
     BEGIN
@@ -14,5 +15,5 @@ FUNCTION s3_object(record varchar)
         RETURN coalesce('s3://' || json_extract_scalar(record, '$.requestParameters.bucketName') || '/' ||
                             json_extract_scalar(record, '$.requestParameters.key'),
                         -- (DuckDB's regexp_extract gives '' where the pattern does not match)
-                        's3://' || CASE WHEN arn IS NOT NULL THEN coalesce(regexp_extract(arn, '^arn:[^:]*:s3:::(.*)$', 1), '') END);
+                        's3://' || CASE WHEN arn IS NOT NULL THEN coalesce(regexp_extract(arn, '^arn:[^:]*:s3:::(.*)\z', 1), '') END);
     END
