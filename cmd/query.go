@@ -66,7 +66,9 @@ see queries/NAME.sql in the source, or 'trailhound query list'.
 over a lake written by 'trailhound export parquet' and set up with 'trailhound lake ddl',
 instead of on the store, with the same output (trinos:// for HTTPS). A query runs there when
 it has a Trino text (queries/trino/NAME.sql; so far: ` + strings.Join(trinoQueries(), ", ") + `); any other
-query says so. --key is not checked against the store there.`,
+query says so. --key is not checked against the store there. The cost queries take --until,
+--currency/--rate and --prices FILE there too (the prices travel with the query as a
+parameter; --prices live needs a store).`,
 		Example: `  trailhound query list
   trailhound query lineage --key AKIAIOSFODNN7EXAMPLE
   trailhound query timeline --key AKIAIOSFODNN7EXAMPLE --from 2021-11-27 --format csv > timeline.csv
@@ -152,10 +154,19 @@ func runOnEngine(ctx context.Context, e *env, q queries.Query, p queries.Params,
 		return usageErrorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on the store, without --engine "+
 			"(on Trino so far: %s)", q.Name, q.Name, strings.Join(trinoQueries(), ", "))
 	}
-	for _, flag := range []string{"until", "prices", "currency", "rate"} {
-		if opts.Given != nil && opts.Given(flag) {
-			return usageErrorf("--%s is not supported with --engine", flag)
+	if q.Takes("prices") {
+		// --prices live asks the Price List API for what the store's cost query needs, and caches
+		// the answers in the store: there is no store here. A file's prices go to Trino as the
+		// store's would, bound as $prices (trailhound's own table when none is given).
+		if opts.Prices == "live" {
+			return usageErrorf("--prices live is not supported with --engine: use --prices FILE (an AWS bulk offer file or trailhound's CSV)")
 		}
+		ps, note, err := costPrices(ctx, e, nil, p, opts.Prices)
+		if err != nil {
+			return err
+		}
+		p.Prices = ps
+		fmt.Fprintf(e.err, "prices: %s\n", queries.DisplayText(note))
 	}
 	eng, err := lake.OpenEngine(ctx, opts.Engine)
 	if err != nil {
@@ -163,6 +174,10 @@ func runOnEngine(ctx context.Context, e *env, q queries.Query, p queries.Params,
 	}
 	defer eng.Close()
 	rows, release, err := eng.Run(ctx, q, p)
+	if queries.IsUntilBeforeFirstLaunch(err) {
+		msg := err.Error()
+		return usageErrorf("--%s", strings.TrimRight(msg[strings.Index(msg, "until "):], `"`))
+	}
 	if err != nil {
 		return err
 	}

@@ -17,11 +17,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trailhound/trailhound/ingest"
 	"github.com/trailhound/trailhound/ingest/synth"
 	"github.com/trailhound/trailhound/lake"
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/prices"
 )
 
 const realdata = "../../shared/realdata"
@@ -389,9 +391,12 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 		name string
 		db   string
 		keys [][]string
+		// params: also run the cost queries with their own parameters (--until, --prices FILE,
+		// --currency/--rate), and with an --until before the first launch
+		params bool
 	}{
-		{"incident", incDB, [][]string{nil, {m.LeakedKey}}},
-		{"realdata", realStore(t), [][]string{nil}},
+		{"incident", incDB, [][]string{nil, {m.LeakedKey}}, true},
+		{"realdata", realStore(t), [][]string{nil}, false},
 	}
 	qs, err := queries.Canned()
 	if err != nil {
@@ -435,6 +440,9 @@ func TestTrinoAnswersAsDuckDB(t *testing.T) {
 					}
 				})
 				ran++
+			}
+			if c.params && (q.Takes("until") || q.Takes("prices")) {
+				costParams(t, st.DB, eng, q, c.name, m.LeakedKey)
 			}
 		}
 	}
@@ -494,4 +502,71 @@ func TestTrinoBadInput(t *testing.T) {
 	if _, _, err = eng.Run(context.Background(), none, queries.Params{}); err == nil || !strings.Contains(err.Error(), "no Trino text") {
 		t.Errorf("query without a Trino text: %v", err)
 	}
+}
+
+// testPriceSource names the prices costParams gives the cost queries.
+const testPriceSource = "trailhound test prices"
+
+// costParams runs cost query q on the store and on Trino with the parameters only the cost
+// queries take, bound by lake.Engine.Run as the store binds them: an --until before the last
+// event, a price table of its own over trailhound's (--prices FILE), a currency and rate. Both
+// must print the same JSONL, and refuse an --until before the first launch alike.
+func costParams(t *testing.T, db *sql.DB, eng *lake.Engine, q queries.Query, data, key string) {
+	last, ok, err := queries.LastEvent(context.Background(), db)
+	if err != nil || !ok {
+		t.Fatalf("last event: %v (%v)", err, ok)
+	}
+	own := prices.Table{Name: "test", Source: testPriceSource, Prices: []prices.Price{
+		{Service: "ec2", Region: "ap-northeast-1", Item: "c5.xlarge", Market: "on-demand", Unit: "hour", USD: 0.214, Source: testPriceSource},
+		{Service: "fargate", Region: "eu-west-3", Item: "linux-x86_64", Market: "on-demand", Unit: "vcpu-hour", USD: 0.05, Source: testPriceSource},
+	}}
+	p := queries.Params{Until: last.Add(-30 * time.Hour), Prices: prices.Merge(own, prices.Embedded()), Currency: "KRW", Rate: 1180.5}
+	if q.Takes("keys") {
+		p.Keys = []string{key}
+	}
+	t.Run(fmt.Sprintf("%s/%s/params", data, q.Name), func(t *testing.T) {
+		rows, err := q.Run(context.Background(), db, p)
+		want := jsonl(t, rows, err)
+		if q.Name != "cost-per-hour" && !strings.Contains(want, testPriceSource) { // (cost-per-hour names no source)
+			t.Errorf("DuckDB's answer does not use the prices given:\n%s", want)
+		}
+		trows, release, err := eng.Run(context.Background(), q, p)
+		if release != nil {
+			defer release()
+		}
+		if got := jsonl(t, trows, err); got != want {
+			t.Errorf("Trino answers differently with --until, --prices, --currency.\nDuckDB:\n%s\nTrino:\n%s", want, got)
+		}
+	})
+	if !q.Takes("until") {
+		return
+	}
+	t.Run(fmt.Sprintf("%s/%s/until-too-early", data, q.Name), func(t *testing.T) {
+		early := p
+		early.Until = last.AddDate(-10, 0, 0)
+		rows, err := q.Run(context.Background(), db, early)
+		if err == nil {
+			err = rows.Err() // (DuckDB may raise it while the rows are read)
+			for err == nil && rows.Next() {
+			}
+			if err == nil {
+				err = rows.Err()
+			}
+			rows.Close()
+		}
+		if !queries.IsUntilBeforeFirstLaunch(err) {
+			t.Fatalf("DuckDB with an --until before the first launch: %v", err)
+		}
+		want := err.Error()[strings.Index(err.Error(), "until "):]
+		_, release, err := eng.Run(context.Background(), q, early)
+		if release != nil {
+			release()
+		}
+		if !queries.IsUntilBeforeFirstLaunch(err) {
+			t.Fatalf("Trino with an --until before the first launch: %v", err)
+		}
+		if got := strings.TrimRight(err.Error()[strings.Index(err.Error(), "until "):], `"`); got != want {
+			t.Errorf("Trino refuses the --until otherwise:\n%s\nDuckDB:\n%s", got, want)
+		}
+	})
 }

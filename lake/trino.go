@@ -17,6 +17,7 @@ import (
 	_ "github.com/trinodb/trino-go-client/trino"
 
 	"github.com/trailhound/trailhound/queries"
+	"github.com/trailhound/trailhound/queries/prices"
 )
 
 // Engine is a Trino (or Starburst) coordinator holding the lake's schema.
@@ -124,7 +125,8 @@ func SplitStatements(script string) []string {
 	return out
 }
 
-var paramTokenRE = regexp.MustCompile(`\$(keys|from|to|lineage)\b`)
+// paramTokenRE matches the parameters a Trino text may name (the DuckDB ones, and $lineage).
+var paramTokenRE = regexp.MustCompile(`\$(keys|from|to|until|prices|currency|rate|lineage)\b`)
 
 // maxDepth is the lineage walk's cap, as macros.sql's (w.depth < 64).
 const maxDepth = 64
@@ -175,9 +177,11 @@ func (e *Engine) lineageKeys(ctx context.Context, q queries.Query, seeds []strin
 // the store would: the rows are copied into an in-memory DuckDB table with the DuckDB type
 // of each Trino column, then read back (without the optional columns p does not ask for), so
 // that every output format prints them exactly as it prints the store's. The Trino text
-// names the parameters as the DuckDB one does ($keys: array(varchar), $from/$to: ISO 8601
-// varchar or NULL); each is sent as a prepared statement's parameter, never formatted into
-// the text by trailhound. The caller closes the returned rows and then the release func.
+// names the parameters as the DuckDB one does ($keys: array(varchar), $from/$to/$until: ISO
+// 8601 varchar or NULL, $currency: varchar or NULL, $rate: double or NULL) but for $prices:
+// always the price table as one JSON array (varchar), trailhound's own when p.Prices is nil,
+// as the store's view price_table is; each is sent as a prepared statement's parameter, never
+// formatted into the text by trailhound. The caller closes the returned rows and then the release func.
 func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*sql.Rows, func(), error) {
 	if q.Trino == "" {
 		return nil, nil, fmt.Errorf("query %s has no Trino text yet (queries/trino/%s.sql): run it on a store", q.Name, q.Name)
@@ -207,15 +211,36 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 			args = append(args, keys)
 		case "$lineage":
 			args = append(args, lineage)
-		case "$from", "$to":
+		case "$from", "$to", "$until":
 			t := p.From
-			if m == "$to" {
+			switch m {
+			case "$to":
 				t = p.To
+			case "$until":
+				t = p.Until
 			}
 			if t.IsZero() {
 				args = append(args, nil)
 			} else {
 				args = append(args, t.UTC().Format("2006-01-02T15:04:05.999999Z"))
+			}
+		case "$prices":
+			ps := p.Prices
+			if ps == nil { // the store's view price_table is trailhound's own table, with rank 0
+				ps = prices.Embedded().Prices
+			}
+			args = append(args, prices.JSON(ps))
+		case "$currency":
+			if p.Currency == "" {
+				args = append(args, nil)
+			} else {
+				args = append(args, p.Currency)
+			}
+		case "$rate":
+			if p.Currency == "" {
+				args = append(args, nil)
+			} else {
+				args = append(args, p.Rate)
 			}
 		}
 		return "?"
@@ -257,7 +282,7 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 	}
 	drop := map[string]bool{}
 	for param, names := range q.Optional {
-		if !given(p, param) {
+		if !p.Given(param) {
 			for _, n := range names {
 				drop[n] = true
 			}
@@ -310,19 +335,6 @@ func (e *Engine) Run(ctx context.Context, q queries.Query, p queries.Params) (*s
 		return fail(fmt.Errorf("query %s: %w", q.Name, err))
 	}
 	return out, release, nil
-}
-
-// given reports whether p sets param (for the optional columns).
-func given(p queries.Params, param string) bool {
-	switch param {
-	case "keys":
-		return len(p.Keys) > 0
-	case "from":
-		return !p.From.IsZero()
-	case "to":
-		return !p.To.IsZero()
-	}
-	return false
 }
 
 // duckType is the DuckDB type of a Trino column type, as the trino driver names it.

@@ -195,8 +195,8 @@ func (q Query) args(p Params) []any {
 	return args
 }
 
-// given reports whether p sets the parameter name (for the optional columns).
-func (p Params) given(name string) bool {
+// Given reports whether p sets the parameter name (for the optional columns).
+func (p Params) Given(name string) bool {
 	switch name {
 	case "keys":
 		return len(p.Keys) > 0
@@ -218,7 +218,7 @@ func (p Params) given(name string) bool {
 func (q Query) sqlFor(p Params) string {
 	var drop []string
 	for _, param := range slices.Sorted(maps.Keys(q.Optional)) {
-		if !p.given(param) {
+		if !p.Given(param) {
 			drop = append(drop, q.Optional[param]...)
 		}
 	}

@@ -47,8 +47,8 @@ sums AS (
 )
 SELECT resources, still_running, unpriced, round(usd, 2) AS usd, round(usd_low, 2) AS usd_low, round(usd, 2) AS usd_high,
     round(usd_per_day_running, 2) AS usd_per_day_running, first_start, last_end, until, price_sources,
-    'Estimated cost of the compute launched in this scope: USD ' || printf('%.2f', usd) ||
-        CASE WHEN ranged THEN ' (between USD ' || printf('%.2f', usd_low) || ' and USD ' || printf('%.2f', usd) ||
+    'Estimated cost of the compute launched in this scope: USD ' || printf('%.2f', round(usd, 2)) ||
+        CASE WHEN ranged THEN ' (between USD ' || printf('%.2f', round(usd_low, 2)) || ' and USD ' || printf('%.2f', round(usd, 2)) ||
              ', as some runs have no logged end)' ELSE '' END ||
         ', for ' || resources || ' resources from ' || coalesce(strftime(first_start, '%Y-%m-%dT%H:%M:%SZ'), '-') || ' to ' ||
         strftime(until, '%Y-%m-%dT%H:%M:%SZ') || ' (UTC), at public list prices (' || coalesce(price_sources, 'none') ||
@@ -57,7 +57,7 @@ SELECT resources, still_running, unpriced, round(usd, 2) AS usd, round(usd_low, 
         CASE WHEN spot_upper THEN '; spot capacity at the on-demand rate (an upper bound)' ELSE '' END ||
         CASE WHEN unpriced > 0 THEN '; ' || unpriced || ' resources not priced' ELSE '' END ||
         CASE WHEN still_running > 0 THEN '; ' || still_running || ' still running at ' || strftime(until, '%Y-%m-%dT%H:%M:%SZ') ||
-             ', accruing USD ' || printf('%.2f', usd_per_day_running) || ' per day' ELSE '' END || '.' AS support_line,
+             ', accruing USD ' || printf('%.2f', round(usd_per_day_running, 2)) || ' per day' ELSE '' END || '.' AS support_line,
     $currency::VARCHAR AS currency, round(usd * $rate::DOUBLE, 2) AS local, round(usd_low * $rate::DOUBLE, 2) AS local_low,
     round(usd * $rate::DOUBLE, 2) AS local_high, round(usd_per_day_running * $rate::DOUBLE, 2) AS local_per_day_running
 FROM sums;
