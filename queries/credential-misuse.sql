@@ -23,7 +23,8 @@
 -- A session key a person obtained (GetSessionToken, AssumeRole, a console session) is listed
 -- when it was used from two or more addresses, with verdict unknown: a person changes
 -- networks. `legit_origin` is the workload's own address and agent (or, for a person's key,
--- where it was minted, else where it was first used); `evidence` holds the event ids of the
+-- where it was minted, else where it was first used, the lowest address of those first used at
+-- the same time); `evidence` holds the event ids of the
 -- foreign calls (the first 20), `issued_event` the AssumeRole that issued the key;
 -- `foreign_agents` leaves out AWS's own agents (aws_agent: a console's calls come from the
 -- address of the person using it, which stays the origin).
@@ -101,7 +102,7 @@ minted AS MATERIALIZED (    -- a person's key: who minted it, how, from where
     GROUP BY minted_key_id
 ),
 held AS MATERIALIZED (      -- a person's key used from two or more addresses: where it belongs
-    SELECT o.session, o.principal, coalesce(m.mint_ip, arg_min(o.source_ip, o.first)) AS legit_ip, any_value(m.minter) AS minter,
+    SELECT o.session, o.principal, coalesce(m.mint_ip, (list(o.source_ip ORDER BY o.first, o.source_ip))[1]) AS legit_ip, any_value(m.minter) AS minter,
         any_value(m.via) AS via, any_value(m.minted_at) AS minted_at, any_value(m.mint_event) AS mint_event,
         any_value(m.mint_ip) IS NOT NULL AS at_mint
     FROM origins o LEFT JOIN minted m ON m.access_key_id = o.session
