@@ -220,6 +220,7 @@ type HistorySource struct {
 	log     *slog.Logger
 	start   time.Time
 	regions []*regionRun
+	book    *cursorBook // the ledger of this source's cursors, for the writer
 
 	listedPages, listedBytes atomic.Int64
 }
@@ -259,7 +260,7 @@ func NewHistorySource(lookup func(region string) LookupAPI, o HistoryOptions, lo
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
 	o.From, o.To = wholeSeconds(o.From, o.To)
-	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now().UTC().Truncate(time.Second)}
+	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now().UTC().Truncate(time.Second), book: &cursorBook{}}
 	byRegion := map[string][]HistoryCursor{}
 	for _, c := range o.Cursors {
 		byRegion[c.Region] = append(byRegion[c.Region], c)
@@ -414,9 +415,9 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				Kind: "history",
 				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
 					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
-				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
-				Size:   int64(len(raw)),
-				Cursor: &cur,
+				Open:       func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
+				Size:       int64(len(raw)),
+				Checkpoint: historyCheckpoint{cur, h.book},
 			}
 			h.listedPages.Add(1)
 			h.listedBytes.Add(int64(len(raw)))

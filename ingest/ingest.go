@@ -36,10 +36,11 @@ type Object struct {
 	// back into a directory being walked, a file reached twice): it is reported, nothing
 	// is lost, and it is no error.
 	Skipped string
-	// Cursor, on an event-history page, is where its query stands after the page. The
-	// writer saves it in the same transaction as the page's events (or once the page is
-	// reported unreadable), in page order, so a resumed query never skips an event.
-	Cursor *HistoryCursor
+	// Checkpoint, from a resumable source, is where it stands after this object (event
+	// history: its query's cursor after the page). The writer saves it through its Ledger
+	// in the same transaction as the object's events (or once the object is reported
+	// unreadable), so a resumed source never skips an event.
+	Checkpoint Checkpoint
 }
 
 // unreadable is an input a source could not list or reach (a denied prefix, a region
@@ -329,10 +330,10 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 }
 
 func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Logger) error {
-	// An event-history page's cursor is saved with (or after) its events: staged after
+	// A source's checkpoint is saved with (or after) the object's events: staged after
 	// them, since storing them may commit.
-	if it.obj.Cursor != nil {
-		defer w.stageCursor(*it.obj.Cursor)
+	if it.obj.Checkpoint != nil {
+		defer w.stageCheckpoint(it.obj.Checkpoint)
 	}
 	switch {
 	case it.obj.Skipped != "":

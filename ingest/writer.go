@@ -35,7 +35,7 @@ type writer struct {
 	sources *duckdb.Appender // → staged_sources (events already stored or seen)
 	files   *duckdb.Appender // → staged_files
 	digests *duckdb.Appender // → staged_digests
-	cursors cursorBook       // event-history cursors, written with the batch
+	ledgers ledgers          // the resumable sources' checkpoints, written with the batch
 	windows []ScanWindow     // S3 windows read whole, recorded when the run finishes
 
 	runID          int64
@@ -262,7 +262,7 @@ func (w *writer) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.cursors.committed()
+	w.ledgers.committed()
 	if err := w.resetStaging(ctx); err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ type fileRange struct {
 }
 
 // commitStaged runs the commit's transaction for the objects of r (nil: all, with the
-// cursors); the staging tables are left as they are.
+// checkpoints); the staging tables are left as they are.
 func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) (err error) {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -298,7 +298,7 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) 
 				return fmt.Errorf("write %s: %w", c.table, err)
 			}
 		}
-		if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+		if err := w.ledgers.save(ctx, w.conn, w.now()); err != nil {
 			return err
 		}
 	} else if err := w.commitRange(ctx, *r); err != nil {
@@ -360,7 +360,7 @@ func outOfMemory(err error) bool {
 // object stores it (the writer kept only the event's first delivery; by eventID they are
 // the same event). Should that make the object fail alone, it is stored without that
 // event, which it then reports as a record not stored (and the next ingest reads the
-// object again). The cursors are saved last.
+// object again). The checkpoints are saved last.
 func (w *writer) isolate(ctx context.Context, failed error) error {
 	w.isolated = true
 	byID := map[int64]int{}
@@ -419,7 +419,7 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+	if err := w.ledgers.save(ctx, w.conn, w.now()); err != nil {
 		w.conn.ExecContext(ctx, "ROLLBACK")
 		return err
 	}
@@ -765,9 +765,9 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 // for DuckDB's memory would make every part fail, so it must be alone.
 const soloRecord = 1 << 20
 
-// stageCursor records an event-history cursor, to be saved with the next commit.
-func (w *writer) stageCursor(c HistoryCursor) {
-	w.cursors.stage(c)
+// stageCheckpoint records a source's checkpoint, to be saved with the next commit.
+func (w *writer) stageCheckpoint(c Checkpoint) {
+	w.ledgers.stage(c)
 	w.staged = true
 }
 
