@@ -2,6 +2,9 @@
 -- description: Compute launched per hour and region (EC2, ECS, Lambda, Batch, SageMaker, Lightsail, EKS...): started, failed, what.
 -- parameters: keys, from, to
 -- chart: stacked-bar x=hour series=region y=launched
+-- title: Machines and containers started, per hour and region (compute launched)
+-- pack: table 9
+-- empty: nothing was launched with these credentials.
 --
 -- `launched` counts what the response says started: instances (RunInstances, StartInstances,
 -- from responseElements.instancesSet.items), ECS tasks (RunTask, StartTask: tasks), Lambda

@@ -2,6 +2,8 @@
 -- description: Each key of the lineage (without keys: each AKIA key of the store) from its first to its last use, and how it was obtained.
 -- parameters: keys, from, to
 -- chart: gantt start=first_seen end=last_seen label=access_key_id detail=via
+-- title: Each key from its first to its last use (key timeline)
+-- pack: chart 6
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created; without keys, every event.

@@ -2,6 +2,9 @@
 -- description: Records that share an eventID with different content (time, identity, address...): every variant, kept, with where each came from.
 -- parameters: from, to
 -- chart: none
+-- title: Records that share an eventID with different content (each kept as its own event)
+-- pack: table 14, omitted when empty
+-- empty: no two records in the store share an eventID with different content.
 --
 -- CloudTrail gives every event its own eventID, so records with one eventID and different
 -- content are a forgery, a broken export, or test data: never a second delivery, which the

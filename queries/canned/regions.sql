@@ -2,6 +2,8 @@
 -- description: First and last activity per region: events, changes, errors, keys.
 -- parameters: keys, from, to
 -- chart: gantt start=first_seen end=last_seen label=region
+-- title: Activity per region
+-- pack: file 19
 --
 -- A region an owner never uses, with activity starting minutes after the leak, is where to
 -- look for resources (see left-running). `writes` counts events not marked read-only.

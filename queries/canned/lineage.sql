@@ -2,6 +2,10 @@
 -- description: The credentials derived from the given keys, recursively: session keys, access keys, keys and console sessions of users they created.
 -- parameters: keys
 -- chart: graph source=parent_access_key_id target=access_key_id label=via
+-- title: Credentials made from the leaked key (its lineage)
+-- chart-title: Credentials made from the leaked key, as a tree (its lineage)
+-- pack: table 1
+-- empty: no credential was made from these keys in the store.
 --
 -- Each key appears once: a seed as `seed`, any other by its earliest derivation, `via` the
 -- call that made it (GetSessionToken, AssumeRole, GetFederationToken, CreateAccessKey), or

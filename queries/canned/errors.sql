@@ -2,6 +2,8 @@
 -- description: What failed, grouped by error code, call and key, with a sample message.
 -- parameters: keys, from, to
 -- chart: bar x=error_code y=calls series=event_name
+-- title: What failed
+-- pack: file 23
 --
 -- Limits (Client.VcpuLimitExceeded, the ECS task limit), permissions (AccessDenied,
 -- UnauthorizedOperation), regions not opted in, throttling: what stopped the attacker, and

@@ -2,6 +2,8 @@
 -- description: EC2 instances started per hour (UTC) and region: the instances in the responses of successful RunInstances calls.
 -- parameters: keys, from, to
 -- chart: stacked-bar x=hour series=region y=instances
+-- title: Virtual machines started per hour, by region (EC2 instances)
+-- pack: chart 2
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created; without keys, every event.

@@ -2,6 +2,8 @@
 -- description: Reconnaissance and key validation calls per key: how often, how many regions, when.
 -- parameters: keys, from, to
 -- chart: bar x=event_name y=calls series=access_key_id
+-- title: Reconnaissance
+-- pack: file 21
 --
 -- The calls are the discovery calls seen in leaked-key cases (GetCallerIdentity, IAM listing,
 -- DescribeRegions, GetServiceQuota, DescribeInstances, SES/SNS/Bedrock/Lightsail look-ups,

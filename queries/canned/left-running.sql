@@ -2,6 +2,9 @@
 -- description: The cleanup checklist: what the lineage created that nothing in the store stopped or deleted.
 -- parameters: keys, from, to
 -- chart: table
+-- title: Still there, one by one: made and never stopped or deleted in the logs (left running)
+-- pack: table 10
+-- empty: everything these credentials created was later stopped or deleted (as far as the logs show).
 --
 -- A resource is created by a successful call in scope (the lineage, within [from, to)); it
 -- is cleaned up by a later successful stop, terminate, cancel, delete (or deactivation, for

@@ -2,6 +2,8 @@
 -- description: Attempts to blind the responder: CloudTrail, GuardDuty, Security Hub, Config, flow logs, alarms, organization.
 -- parameters: keys, from, to
 -- chart: timeline x=event_time y=event_name
+-- title: Defense evasion
+-- pack: file 22
 --
 -- `target` is the trail, detector, recorder, log group... acted on; `detail` flags what matters:
 -- a PutEventSelectors that drops management events, an UpdateDetector that disables

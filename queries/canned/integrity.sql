@@ -2,6 +2,8 @@
 -- description: Findings of the last trailhound verify: log files and digests that fail the signed digest chains (tampering first).
 -- parameters: none
 -- chart: none
+-- title: Findings of the last trailhound verify
+-- pack: file 17
 --
 -- One row per finding of the last `trailhound verify` (table verify_findings; run verify
 -- again after an ingest). `tampering` is true for a modification or a loss: modified,

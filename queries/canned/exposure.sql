@@ -2,6 +2,9 @@
 -- description: Buckets, objects, snapshots, images opened to anyone or another account: public ACLs, policies, access blocks off, shares.
 -- parameters: keys, from, to
 -- chart: timeline x=event_time y=event_name
+-- title: Made public or shared with another account
+-- pack: table 6
+-- empty: nothing was made public or shared with another account with these credentials.
 --
 -- iam-changes' sibling for resources: the calls that open a resource, as the exposure macro
 -- (queries/macros.sql) reads them: S3 ACLs granting AllUsers (anyone) or AuthenticatedUsers

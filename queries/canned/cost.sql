@@ -3,6 +3,9 @@
 -- parameters: keys, from, to, until, prices, currency, rate
 -- chart: table
 -- optional-columns: currency = currency, local, local_low, local_high
+-- title: What it cost: resource-hours and an estimate at public list prices, per region and service (cost)
+-- pack: table 11
+-- empty: nothing the lineage launched ran, as far as the logs show: no compute cost.
 --
 -- One row per region, service, resource type and market (on-demand or spot) of what the
 -- lineage's successful launches ran (failed launches cost nothing): `resources`, the first

@@ -2,6 +2,8 @@
 -- description: ECS/Fargate tasks started per hour (UTC) and region: the tasks in the responses of successful RunTask calls.
 -- parameters: keys, from, to
 -- chart: stacked-bar x=hour series=region y=tasks
+-- title: Containers started per hour, by region (ECS/Fargate tasks)
+-- pack: chart 1
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created; without keys, every event.

@@ -2,6 +2,8 @@
 -- description: What the compute cost per hour and region (USD at list prices): the shape of the bill.
 -- parameters: keys, from, to, until, prices
 -- chart: stacked-bar x=hour series=region y=usd
+-- title: What it cost per hour, by region (USD at public list prices: the shape of the bill)
+-- pack: chart 3
 --
 -- Each run of query cost (its spans: cost_spans in queries/macros.sql) spread over the UTC
 -- hours it ran, in proportion to its time in each: per hour and region, `usd` accrued in

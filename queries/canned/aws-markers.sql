@@ -2,6 +2,9 @@
 -- description: What AWS itself did: its compromised-key quarantine policy, AWS Support calls. Never the attacker.
 -- parameters: from, to
 -- chart: timeline x=event_time y=marker
+-- title: What AWS itself did (its quarantine policy on the key's user, support)
+-- pack: table 12
+-- empty: the logs show no action by AWS on these credentials.
 --
 -- AWS records the quarantine (AttachUserPolicy of AWSCompromisedKeyQuarantine*, or
 -- PutUserPolicy of AWSCompromisedKeyQuarantine* / AWSExposedCredentialPolicy_DO_NOT_REMOVE

@@ -2,6 +2,9 @@
 -- description: Permission brute-forcing: bursts of denied calls over many services within minutes, per key, with what was allowed.
 -- parameters: keys, from, to
 -- chart: gantt start=first_seen end=last_seen label=access_key_id
+-- title: Trying what the key may do: bursts of refused calls (permission brute-forcing)
+-- pack: table 8
+-- empty: no burst of denied calls over many services.
 --
 -- Tools such as enumerate-iam and Pacu's iam__bruteforce_permissions find out what a stolen key
 -- may do by calling hundreds of APIs of dozens of services, most of them denied, within a few

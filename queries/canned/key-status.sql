@@ -2,6 +2,9 @@
 -- description: Each key of the lineage and whether it still works: deactivated or deleted, its user or role deleted, its sessions revoked, its expiry.
 -- parameters: keys
 -- chart: table
+-- title: Can each key still be used? (key status)
+-- pack: table 2
+-- empty: no key of the lineage is in the store.
 --
 -- One row per key of lineage_of(keys) (queries/macros.sql). `identity` is what the key acts
 -- as: an IAM user (`user`, named in `user_name`), a role (`role`, `role_name`), the account's

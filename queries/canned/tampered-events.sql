@@ -2,6 +2,8 @@
 -- description: Events from log files the last trailhound verify found modified, unlisted or with data after the gzip stream.
 -- parameters: keys, from, to
 -- chart: none
+-- title: Events of the lineage from files that did not verify
+-- pack: file 18
 --
 -- Joins events to their source files (event_sources) and the verdict the last
 -- `trailhound verify` gave each file (verify_files; view event_integrity): an event is

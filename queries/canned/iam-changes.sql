@@ -2,6 +2,9 @@
 -- description: Identity persistence and privilege changes: users, keys, passwords, policies, roles and trust policies, groups.
 -- parameters: keys, from, to
 -- chart: timeline x=event_time y=event_name
+-- title: Users, keys, passwords and permissions made or changed (IAM changes)
+-- pack: table 5
+-- empty: no IAM change was made with these credentials.
 --
 -- `target` is the user, role, group or policy acted on; `detail` what was done to it: the new
 -- key, the policy, the principals a trust policy lets in. AWS's compromised-key quarantine

@@ -2,6 +2,8 @@
 -- description: Every event of the lineage (or of the store) in time order, with a one-line summary.
 -- parameters: keys, from, to
 -- chart: timeline x=event_time y=event_name series=access_key_id
+-- title: Every event of the lineage
+-- pack: file 20
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created. `summary` is built from the request and the

@@ -2,6 +2,9 @@
 -- description: The files the lineage's events came from, with the last trailhound verify's verdict on each (tampering first).
 -- parameters: keys, from, to
 -- chart: none
+-- title: Can the logs be trusted? The CloudTrail files behind these tables, checked against CloudTrail's signed digests (integrity)
+-- pack: table 15
+-- empty: no event of the lineage is in the store, so no file is behind these tables.
 --
 -- One row per source file (log file, S3 object, event-history page) that holds at least one
 -- event of the scope: the files behind every table of the evidence pack. `verdict` is the

@@ -2,6 +2,9 @@
 -- description: Data read or changed: S3 objects the lineage read, wrote, copied, deleted or listed, per bucket, with their keys.
 -- parameters: keys, from, to
 -- chart: bar x=bucket y=calls series=action
+-- title: Data read or changed (S3 objects)
+-- pack: table 7
+-- empty: no S3 object was read, written or deleted with these credentials in the logs (a trail records object reads and writes only with S3 data events turned on).
 --
 -- S3 object operations are CloudTrail data events: they are in the logs only when the trail
 -- records S3 data events (docs: cloudtrail-reference.md §2.5); without them this table is

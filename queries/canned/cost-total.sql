@@ -3,6 +3,8 @@
 -- parameters: keys, from, to, until, prices, currency, rate
 -- chart: table
 -- optional-columns: currency = currency, local, local_low, local_high, local_per_day_running
+-- title: What it cost in all
+-- pack: file 16
 --
 -- query cost summed: `usd` (the estimate) with `usd_low`/`usd_high`, `resources` launched,
 -- `still_running` at `until` and what they cost per day (`usd_per_day_running`), `unpriced`

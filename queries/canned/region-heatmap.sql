@@ -2,6 +2,8 @@
 -- description: API calls per region and hour (UTC): where and when the activity was.
 -- parameters: keys, from, to
 -- chart: heatmap x=hour y=region value=calls
+-- title: Calls to AWS per region and hour (API calls)
+-- pack: chart 5
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created; without keys, every event.

@@ -2,6 +2,9 @@
 -- description: Session keys used from more than one origin: issued to whom, the legitimate origin, the foreign one, stolen or unknown.
 -- parameters: keys, from, to
 -- chart: table
+-- title: Stolen temporary keys: session keys used from more than one place
+-- pack: table 4
+-- empty: no session key of these credentials was used from more than one origin.
 --
 -- A session key (ASIA...) that an AWS service obtained for a workload (service_sessions,
 -- queries/macros.sql: EC2 for an instance profile, Lambda for a function's role, ECS for a task

@@ -2,6 +2,9 @@
 -- description: Events per region per hour over the whole store, and the runs of hours with none: where the logs may have holes.
 -- parameters: from, to
 -- chart: heatmap x=hour y=region value=events
+-- title: Where the logs may have holes: events per region and hour (log coverage)
+-- pack: table 13
+-- empty: no events in this window.
 --
 -- One row per region and hour (UTC) with events (`gap_hours` 0), and one row per run of
 -- hours without any, from the store's first hour to its last (or within [from, to)):

@@ -2,6 +2,8 @@
 -- description: API calls per hour (UTC) that succeeded and that failed (an errorCode in the record).
 -- parameters: keys, from, to
 -- chart: stacked-bar x=hour series=outcome y=calls
+-- title: Calls to AWS per hour, succeeded and failed (API calls)
+-- pack: chart 4
 --
 -- The scope is lineage_events (queries/macros.sql): the events signed by a key of the lineage,
 -- and the console sign-ins of users it created; without keys, every event.

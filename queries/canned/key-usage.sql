@@ -2,6 +2,9 @@
 -- description: Per access key: events, errors, first and last use, IPs, regions, user agents, and which IPs and agents are new to its principal.
 -- parameters: keys, from, to
 -- chart: gantt start=first_seen end=last_seen label=access_key_id
+-- title: How each key was used (key usage)
+-- pack: table 3
+-- empty: no key of the lineage was used in this window.
 --
 -- The baseline of a principal (the IAM user, or the role of a role session) is what it used
 -- before `suspect_since`: the first time it used, from a network address, an IP it had not
