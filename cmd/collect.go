@@ -94,8 +94,10 @@ func runCollect(c *cobra.Command, e *env, o collectOptions) error {
 				" --region " + askedRegions(o.Regions),
 			Concurrency: o.Concurrency, MaxDecompressed: o.MaxDecompressed << 20, MaxRecord: int(o.MaxRecord << 20),
 			Progress: e.progressWriter(), ProgressWidth: e.progressWidth,
-		}, e.err, e.logger())
+			OnPlan: func(p *ingest.Plan, history map[string][]ingest.HistoryCursor) { writePlan(e.err, p, history) },
+		}, e.logger())
 		if res.Coverage != nil {
+			writeCoverage(e.err, res.Coverage)
 			printSummary(e.err, e.db, res.Summary)
 		}
 		return err

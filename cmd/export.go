@@ -40,7 +40,7 @@ the field names plaso's CloudTrail parser uses (data_type aws:cloudtrail:entry, 
 user_identity_arn, cloud_trail_event...), so that Timesketch's own CloudTrail analyzer and
 graph work on the import unchanged. Upload FILE in Timesketch (its name must end in .jsonl),
 or with timesketch_importer. The fields are those of the canned query timesketch
-(queries/timesketch.sql); cloud_trail_event is the whole record as CloudTrail wrote it.
+(queries/canned/timesketch.sql); cloud_trail_event is the whole record as CloudTrail wrote it.
 
 FILE "-" writes to stdout. An existing FILE is never replaced: choose a new name. The file
 is written beside FILE and renamed into place at the end, so an interrupted export leaves

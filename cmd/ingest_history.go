@@ -105,7 +105,7 @@ func runIngestHistory(c *cobra.Command, e *env, o ingestHistoryOptions) error {
 			From: w.From, To: w.To,
 		})
 		fmt.Fprintln(e.err, "event history:")
-		ingest.WriteHistoryStatus(e.err, src.Status())
+		writeHistoryStatus(e.err, src.Status())
 		return err
 	})
 }

@@ -60,7 +60,7 @@ trailhound's own table of list prices) and --currency with --rate (amounts conve
 USD; not cost-per-hour).
 
 Each query is a SQL file you can read and run in the duckdb CLI on the same store:
-see queries/NAME.sql in the source, or 'trailhound query list'.
+see queries/canned/NAME.sql in the source, or 'trailhound query list'.
 
 --engine trino://USER@HOST:PORT/CATALOG/SCHEMA runs the query on Trino (or Athena's engine)
 over a lake written by 'trailhound export parquet' and set up with 'trailhound lake ddl',

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -237,3 +238,40 @@ func IsAccessDenied(err error) bool {
 	}
 	return false
 }
+
+// apiErrorCode is an AWS API error's code ("" for other errors).
+func apiErrorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// CloudTrailClients makes one CloudTrail client per region, on first use. The SDK's
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured.
+type CloudTrailClients struct {
+	cfg aws.Config
+	mu  sync.Mutex
+	m   map[string]*cloudtrail.Client
+}
+
+// NewCloudTrailClients returns the clients made from cfg.
+func NewCloudTrailClients(cfg aws.Config) *CloudTrailClients {
+	return &CloudTrailClients{cfg: cfg, m: map[string]*cloudtrail.Client{}}
+}
+
+// Client returns region's client.
+func (c *CloudTrailClients) Client(region string) *cloudtrail.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.m[region]; ok {
+		return cl
+	}
+	cl := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) { o.Region = region })
+	c.m[region] = cl
+	return cl
+}
+
+// Lookup returns region's client as a LookupAPI.
+func (c *CloudTrailClients) Lookup(region string) LookupAPI { return c.Client(region) }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,10 +78,14 @@ func TestCollectNoTrail(t *testing.T) {
 	f := newHistoryFake(t, synth.Options{Seed: 21})
 	st := openStore(t)
 	from, to := everything(f.m)
-	var out bytes.Buffer
-	res, err := Collect(t.Context(), st, f.collectAPIs(), CollectOptions{From: from, To: to, Rate: 1000, Command: "collect"}, &out, discard())
+	var planned *Plan
+	res, err := Collect(t.Context(), st, f.collectAPIs(), CollectOptions{From: from, To: to, Rate: 1000, Command: "collect",
+		OnPlan: func(p *Plan, _ map[string][]HistoryCursor) { planned = p }}, discard())
 	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
+		t.Fatal(err)
+	}
+	if planned == nil || planned != res.Plan {
+		t.Errorf("OnPlan was handed %p, want the plan returned (%p)", planned, res.Plan)
 	}
 	checkEveryEventOnce(t, st, f.m)
 	window := res.Plan.Window
@@ -106,12 +111,11 @@ func TestCollectNoTrail(t *testing.T) {
 			t.Errorf("coverage of %s: %+v; want %d events from event history", r, c, f.m.EventsByRegion[r])
 		}
 	}
-	text := out.String()
-	for _, want := range []string{"identity:  " + f.Arn + " (account " + f.Account + ")", "trails:    none",
-		"coverage (events stored in the window", f.quiet} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
+	if len(res.Plan.Trails) != 0 || len(res.Plan.Buckets) != 0 {
+		t.Errorf("trails %v, buckets %v; the fake has none", res.Plan.Trails, res.Plan.Buckets)
+	}
+	if c, ok := cov[f.quiet]; !ok || c.Events != 0 {
+		t.Errorf("coverage of %s (enabled, no events): %+v, %v", f.quiet, c, ok)
 	}
 }
 
@@ -162,10 +166,9 @@ func TestCollectTrails(t *testing.T) {
 				f.DenyBuckets = map[string]bool{"trail": true}
 			}
 			st := openStore(t)
-			var out bytes.Buffer
-			res, err := Collect(t.Context(), st, f.collectAPIs(), CollectOptions{From: from, To: to, Rate: 1000}, &out, discard())
+			res, err := Collect(t.Context(), st, f.collectAPIs(), CollectOptions{From: from, To: to, Rate: 1000}, discard())
 			if err != nil {
-				t.Fatalf("%v\n%s", err, out.String())
+				t.Fatal(err)
 			}
 			checkEveryEventOnce(t, st, f.m)
 			pages := pagesStored(t, st)
@@ -182,11 +185,14 @@ func TestCollectTrails(t *testing.T) {
 			if tc.deny != (s3events == 0) {
 				t.Errorf("%d events from S3 (bucket denied: %v)", s3events, tc.deny)
 			}
-			if tc.deny && !strings.Contains(out.String(), "s3:ListBucket") {
-				t.Errorf("the plan does not name the missing permission:\n%s", out.String())
+			if len(res.Plan.Buckets) != 1 {
+				t.Fatalf("buckets %+v, want the trail's", res.Plan.Buckets)
 			}
-			if !tc.deny && !strings.Contains(out.String(), "s3 (trail "+tc.trail.Name+")") {
-				t.Errorf("the plan does not show the trail:\n%s", out.String())
+			if b := res.Plan.Buckets[0]; tc.deny != !b.Readable || (tc.deny && !strings.Contains(b.Reason, "s3:ListBucket")) {
+				t.Errorf("bucket %+v: the plan does not name the missing permission (denied: %v)", b, tc.deny)
+			}
+			if !tc.deny && !slices.Contains(res.Plan.S3["us-east-1"], tc.trail.Name) {
+				t.Errorf("the plan does not read trail %s in us-east-1: %v", tc.trail.Name, res.Plan.S3)
 			}
 		})
 	}

@@ -49,7 +49,15 @@ func (c HistoryCursor) key() cursorKey {
 	return cursorKey{c.Region, c.QueryStart.UnixNano(), c.QueryEnd.UnixNano()}
 }
 
-// cursorBook puts the cursors of event-history pages back in order for the writer. A
+// historyCheckpoint is an event-history page's Checkpoint: its query's cursor after it.
+type historyCheckpoint struct {
+	HistoryCursor
+	book *cursorBook
+}
+
+func (c historyCheckpoint) Ledger() Ledger { return c.book }
+
+// cursorBook, the event-history source's Ledger, puts the cursors of event-history pages back in order for the writer. A
 // region's pages are fetched in order, but decoded concurrently, so they may reach the
 // writer out of order. A query's cursor is saved only up to the last page whose
 // predecessors are all in the store: it never runs ahead of the events stored, and an
@@ -64,9 +72,10 @@ type cursorQueue struct {
 	next  int64                   // saved after the current commit
 }
 
-// stage records the cursor that follows a page whose events are staged (or were stored
+// Stage records the cursor that follows a page whose events are staged (or were stored
 // before, or could not be read and were reported).
-func (b *cursorBook) stage(c HistoryCursor) {
+func (b *cursorBook) Stage(cp Checkpoint) {
+	c := cp.(historyCheckpoint).HistoryCursor
 	if b.queries == nil {
 		b.queries = map[cursorKey]*cursorQueue{}
 	}
@@ -78,9 +87,9 @@ func (b *cursorBook) stage(c HistoryCursor) {
 	q.ready[c.Pages] = c
 }
 
-// save writes, inside the writer's open transaction, each query's cursor after the last
+// Save writes, inside the writer's open transaction, each query's cursor after the last
 // page whose predecessors are all committed with this transaction or before it.
-func (b *cursorBook) save(ctx context.Context, conn *sql.Conn, now time.Time) error {
+func (b *cursorBook) Save(ctx context.Context, conn *sql.Conn, now time.Time) error {
 	keys := make([]cursorKey, 0, len(b.queries))
 	for k := range b.queries {
 		keys = append(keys, k)
@@ -117,8 +126,8 @@ func (b *cursorBook) save(ctx context.Context, conn *sql.Conn, now time.Time) er
 	return nil
 }
 
-// committed is called once the transaction of save is committed.
-func (b *cursorBook) committed() {
+// Committed is called once the transaction of Save is committed.
+func (b *cursorBook) Committed() {
 	for _, q := range b.queries {
 		for p := q.saved + 1; p <= q.next; p++ {
 			delete(q.ready, p)

@@ -10,33 +10,20 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
-
-	"github.com/trailhound/trailhound/queries"
 )
 
 // LookupAPI is what event history calls: a read call. *cloudtrail.Client satisfies it.
 type LookupAPI interface {
 	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
-}
-
-// RegionsAPI lists the account's regions. *ec2.Client satisfies it.
-type RegionsAPI interface {
-	DescribeRegions(ctx context.Context, in *ec2.DescribeRegionsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
 }
 
 // Event history facts (CloudTrail LookupEvents).
@@ -61,133 +48,6 @@ const (
 	// when the SDK's own retries all met ThrottlingException.
 	throttleRounds = 8
 )
-
-// Span is a time interval [From, To).
-type Span struct{ From, To time.Time }
-
-func (s Span) empty() bool { return !s.From.Before(s.To) }
-
-func (s Span) intersect(o Span) Span {
-	return Span{latest(s.From, o.From), earliest(s.To, o.To)}
-}
-
-func (s Span) String() string {
-	return s.From.UTC().Format(time.RFC3339) + " to " + s.To.UTC().Format(time.RFC3339)
-}
-
-// subtract removes o from every span of ss.
-func subtract(ss []Span, o Span) []Span {
-	var out []Span
-	for _, s := range ss {
-		if o.empty() || s.intersect(o).empty() {
-			out = append(out, s)
-			continue
-		}
-		if left := (Span{s.From, o.From}); !left.empty() {
-			out = append(out, left)
-		}
-		if right := (Span{o.To, s.To}); !right.empty() {
-			out = append(out, right)
-		}
-	}
-	return out
-}
-
-func latest(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earliest(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// wholeSeconds widens [from, to) to whole seconds (eventTime has one-second resolution).
-func wholeSeconds(from, to time.Time) (time.Time, time.Time) {
-	f, t := from.UTC().Truncate(time.Second), to.UTC().Truncate(time.Second)
-	if t.Before(to) {
-		t = t.Add(time.Second)
-	}
-	return f, t
-}
-
-// RegionInfo is one region of the account's partition.
-type RegionInfo struct {
-	Name        string
-	OptInStatus string // opt-in-not-required | opted-in | not-opted-in
-}
-
-// Enabled reports whether the account can use the region.
-func (r RegionInfo) Enabled() bool { return r.OptInStatus != "not-opted-in" }
-
-// ResolveRegions turns the regions a user asked for ("all", or none, for every enabled
-// region) into the regions to read, with ec2:DescribeRegions. Asked-for regions that are
-// not enabled in the account, or unknown, come back in unavailable with the reason.
-// Without ec2:DescribeRegions, named regions are used as they are.
-func ResolveRegions(ctx context.Context, api RegionsAPI, asked []string, log *slog.Logger) (regions []string, unavailable map[string]string, err error) {
-	all := len(asked) == 0
-	var named []string
-	for _, r := range asked {
-		for _, r := range strings.Split(r, ",") {
-			switch r = strings.TrimSpace(r); r {
-			case "":
-			case "all":
-				all = true
-			default:
-				named = append(named, r)
-			}
-		}
-	}
-	out, err := api.DescribeRegions(ctx, &ec2.DescribeRegionsInput{AllRegions: aws.Bool(true)})
-	if err != nil {
-		if !all && ctx.Err() == nil {
-			log.Warn("cannot list regions; using the regions named", "err", err)
-			return uniqueSorted(named), nil, nil
-		}
-		if IsAccessDenied(err) {
-			return nil, nil, fmt.Errorf("list regions: %w (the credentials need ec2:DescribeRegions; or name the regions with --region)", err)
-		}
-		return nil, nil, fmt.Errorf("list regions: %w", ExplainAWSError(err, ""))
-	}
-	known := map[string]RegionInfo{}
-	for _, r := range out.Regions {
-		known[aws.ToString(r.RegionName)] = RegionInfo{aws.ToString(r.RegionName), aws.ToString(r.OptInStatus)}
-	}
-	set := map[string]bool{}
-	if all {
-		for name, r := range known {
-			if r.Enabled() {
-				set[name] = true
-			}
-		}
-	}
-	unavailable = map[string]string{}
-	for _, name := range named {
-		r, ok := known[name]
-		switch {
-		case !ok:
-			unavailable[name] = "not a region of this partition (ec2:DescribeRegions does not list it)"
-		case !r.Enabled():
-			unavailable[name] = "not enabled in this account (an opt-in region)"
-		default:
-			set[name] = true
-		}
-	}
-	return sortedKeys(set), unavailable, nil
-}
-
-func uniqueSorted(ss []string) []string {
-	m := map[string]bool{}
-	for _, s := range ss {
-		m[s] = true
-	}
-	return sortedKeys(m)
-}
 
 // HistoryOptions select what an event-history ingest reads.
 type HistoryOptions struct {
@@ -220,6 +80,7 @@ type HistorySource struct {
 	log     *slog.Logger
 	start   time.Time
 	regions []*regionRun
+	book    *cursorBook // the ledger of this source's cursors, for the writer
 
 	listedPages, listedBytes atomic.Int64
 }
@@ -259,7 +120,7 @@ func NewHistorySource(lookup func(region string) LookupAPI, o HistoryOptions, lo
 		o.Now = func() time.Time { return time.Now().UTC() }
 	}
 	o.From, o.To = wholeSeconds(o.From, o.To)
-	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now().UTC().Truncate(time.Second)}
+	h := &HistorySource{lookup: lookup, o: o, log: log, start: o.Now().UTC().Truncate(time.Second), book: &cursorBook{}}
 	byRegion := map[string][]HistoryCursor{}
 	for _, c := range o.Cursors {
 		byRegion[c.Region] = append(byRegion[c.Region], c)
@@ -320,15 +181,6 @@ func planQueries(region string, need []Span, window Span, cursors []HistoryCurso
 			KeptStart: s.From, KeptEnd: latest(s.From, earliest(s.To, now.Add(-historyDelay)))})
 	}
 	return qs
-}
-
-func overlaps(ss []Span, o Span) bool {
-	for _, s := range ss {
-		if !s.intersect(o).empty() {
-			return true
-		}
-	}
-	return false
 }
 
 // Window is the window read, widened to whole seconds: give Run the same.
@@ -414,9 +266,9 @@ func (h *HistorySource) readRegion(ctx context.Context, r *regionRun, out chan<-
 				Kind: "history",
 				URI: fmt.Sprintf("history:%s?start=%s&end=%s&page=%d", r.region,
 					c.QueryStart.Format(time.RFC3339), c.QueryEnd.Format(time.RFC3339), c.Pages),
-				Open:   func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
-				Size:   int64(len(raw)),
-				Cursor: &cur,
+				Open:       func(context.Context) (io.ReadCloser, error) { return body{bytes.NewReader(raw), raw, nil}, nil },
+				Size:       int64(len(raw)),
+				Checkpoint: historyCheckpoint{cur, h.book},
 			}
 			h.listedPages.Add(1)
 			h.listedBytes.Add(int64(len(raw)))
@@ -497,185 +349,3 @@ func (h *HistorySource) regionFailed(ctx context.Context, r *regionRun, c Histor
 	h.log.Warn("event history region skipped", "region", r.region, "reason", reason)
 	return sendFailure(ctx, r.region, errors.New(reason), out)
 }
-
-func apiErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-func isThrottle(err error) bool {
-	_, ok := retry.DefaultThrottleErrorCodes[apiErrorCode(err)]
-	return ok
-}
-
-// limitEachAttempt makes every HTTP attempt of a call (the SDK's retries included) wait
-// for a token of lim, and counts the attempts that were throttled.
-func limitEachAttempt(lim *rate.Limiter, throttled *atomic.Int64) func(*cloudtrail.Options) {
-	mw := middleware.FinalizeMiddlewareFunc("TrailhoundRateLimit", func(ctx context.Context, in middleware.FinalizeInput,
-		next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-		if err := lim.Wait(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
-		}
-		out, md, err := next.HandleFinalize(ctx, in)
-		if isThrottle(err) {
-			throttled.Add(1)
-		}
-		return out, md, err
-	})
-	return func(o *cloudtrail.Options) {
-		if o.Retryer != nil {
-			o.Retryer = throttleRetryer{o.Retryer}
-		}
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Finalize.Insert(mw, (&retry.Attempt{}).ID(), middleware.After)
-		})
-	}
-}
-
-// throttleRetryer is the SDK's retryer, but a throttled attempt is retried without the
-// SDK's backoff pause (1-2 s at first, growing): the token bucket spaces the attempts
-// already, and the next token is the right time to ask again. Other errors keep the
-// SDK's backoff.
-type throttleRetryer struct{ aws.Retryer }
-
-func (r throttleRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	if isThrottle(err) {
-		return 0, nil
-	}
-	return r.Retryer.RetryDelay(attempt, err)
-}
-
-func (r throttleRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	if v2, ok := r.Retryer.(aws.RetryerV2); ok {
-		return v2.GetAttemptToken(ctx)
-	}
-	return r.Retryer.GetInitialToken(), nil
-}
-
-// RegionStatus is where one region's event-history reading stands.
-type RegionStatus struct {
-	Region        string
-	State         string // waiting | reading | done | skipped | failed (the ingest stopped)
-	Reason        string // why a region was skipped
-	Pages, Events int64  // read by this run
-	Throttled     int64  // HTTP attempts answered with throttling
-	Remaining     float64
-	ETA           time.Duration // estimated time left; 0 when unknown or done
-	Queries       []HistoryCursor
-	started       time.Time
-}
-
-// Status returns every region's status, sorted by region.
-func (h *HistorySource) Status() []RegionStatus {
-	out := make([]RegionStatus, 0, len(h.regions))
-	for _, r := range h.regions {
-		out = append(out, r.status())
-	}
-	return out
-}
-
-func (r *regionRun) status() RegionStatus {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := RegionStatus{Region: r.region, State: r.state, Reason: r.reason, Pages: r.pages, Events: r.events,
-		Throttled: r.throttled.Load(), Remaining: r.fraction(), Queries: append([]HistoryCursor(nil), r.current...),
-		started: r.started}
-	if s.State == "reading" && r.remaining > s.Remaining && r.pages > 0 && r.rate > 0 {
-		// The pages still to read, if events are spread as in those read so far, at the
-		// region's rate.
-		left := float64(r.pages) * s.Remaining / (r.remaining - s.Remaining)
-		s.ETA = time.Duration(left / r.rate * float64(time.Second))
-	}
-	if s.State == "done" {
-		s.Remaining = 0
-	}
-	return s
-}
-
-// fraction is the part of the region's queries not read yet, weighted by their length.
-func (r *regionRun) fraction() float64 {
-	var total, left float64
-	for _, c := range r.current {
-		d := float64(c.QueryEnd.Sub(c.QueryStart))
-		total += d
-		left += d * c.Remaining()
-	}
-	if total == 0 {
-		return 0
-	}
-	return left / total
-}
-
-// ProgressLines is one line per region for the progress display.
-func (h *HistorySource) ProgressLines() []string {
-	var lines []string
-	for _, s := range h.Status() {
-		line := fmt.Sprintf("  %-16s %-8s %7d events %5d pages", s.Region, s.State, s.Events, s.Pages)
-		switch s.State {
-		case "reading":
-			line += fmt.Sprintf("  %3.0f%% left", 100*s.Remaining)
-			if s.ETA > 0 {
-				line += "  ~" + s.ETA.Round(time.Second).String()
-			}
-		case "skipped":
-			line = fmt.Sprintf("  %-16s skipped", s.Region)
-		}
-		if s.Throttled > 0 {
-			line += fmt.Sprintf("  (%d throttled)", s.Throttled)
-		}
-		lines = append(lines, line)
-	}
-	return lines
-}
-
-// WriteHistoryStatus prints one line per region: how it ended, what this run read.
-func WriteHistoryStatus(w io.Writer, status []RegionStatus) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  REGION\tSTATE\tEVENTS\tPAGES\tTHROTTLED\tREAD")
-	for _, s := range status {
-		var spans []string
-		for _, q := range s.Queries {
-			spans = append(spans, Span{q.QueryStart, q.QueryEnd}.String())
-		}
-		read := strings.Join(spans, ", ")
-		switch {
-		case s.State == "skipped" || s.State == "failed":
-			read = queries.DisplayText(s.Reason)
-		case len(spans) == 0:
-			read = "already read by an earlier run"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\n", s.Region, s.State, s.Events, s.Pages, s.Throttled, read)
-	}
-	tw.Flush()
-}
-
-// CloudTrailClients makes one CloudTrail client per region, on first use. The SDK's
-// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_CLOUDTRAIL are honoured.
-type CloudTrailClients struct {
-	cfg aws.Config
-	mu  sync.Mutex
-	m   map[string]*cloudtrail.Client
-}
-
-// NewCloudTrailClients returns the clients made from cfg.
-func NewCloudTrailClients(cfg aws.Config) *CloudTrailClients {
-	return &CloudTrailClients{cfg: cfg, m: map[string]*cloudtrail.Client{}}
-}
-
-// Client returns region's client.
-func (c *CloudTrailClients) Client(region string) *cloudtrail.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.m[region]; ok {
-		return cl
-	}
-	cl := cloudtrail.NewFromConfig(c.cfg, func(o *cloudtrail.Options) { o.Region = region })
-	c.m[region] = cl
-	return cl
-}
-
-// Lookup returns region's client as a LookupAPI.
-func (c *CloudTrailClients) Lookup(region string) LookupAPI { return c.Client(region) }

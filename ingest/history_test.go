@@ -511,6 +511,7 @@ func TestCursorOrder(t *testing.T) {
 	}
 	defer w.close()
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	book := &cursorBook{}
 	page := func(n int64) HistoryCursor {
 		return HistoryCursor{Region: "eu-west-1", QueryStart: t0, QueryEnd: t0.Add(time.Hour), KeptStart: t0,
 			KeptEnd: t0.Add(time.Hour), Pages: n, Events: 50 * n, NextToken: "t", resumedAt: 2}
@@ -536,7 +537,7 @@ func TestCursorOrder(t *testing.T) {
 	}
 	for i, s := range steps {
 		for _, p := range s.stage {
-			w.stageCursor(page(p))
+			w.stageCheckpoint(historyCheckpoint{page(p), book})
 		}
 		if err := w.commit(ctx); err != nil {
 			t.Fatal(err)

@@ -36,10 +36,11 @@ type Object struct {
 	// back into a directory being walked, a file reached twice): it is reported, nothing
 	// is lost, and it is no error.
 	Skipped string
-	// Cursor, on an event-history page, is where its query stands after the page. The
-	// writer saves it in the same transaction as the page's events (or once the page is
-	// reported unreadable), in page order, so a resumed query never skips an event.
-	Cursor *HistoryCursor
+	// Checkpoint, from a resumable source, is where it stands after this object (event
+	// history: its query's cursor after the page). The writer saves it through its Ledger
+	// in the same transaction as the object's events (or once the object is reported
+	// unreadable), so a resumed source never skips an event.
+	Checkpoint Checkpoint
 }
 
 // unreadable is an input a source could not list or reach (a denied prefix, a region
@@ -198,21 +199,7 @@ type knownFile struct {
 // objects were rejected, and ctx's error when interrupted; what was committed stays.
 func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *slog.Logger) (Summary, error) {
 	start := time.Now()
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = runtime.GOMAXPROCS(0)
-	}
-	if opts.MaxDecompressed <= 0 {
-		opts.MaxDecompressed = DefaultMaxDecompressed
-	}
-	if opts.MaxRecord <= 0 {
-		opts.MaxRecord = DefaultMaxRecord
-	}
-	if opts.MemoryBudget <= 0 {
-		opts.MemoryBudget = MemoryBudgetFor(opts.MaxDecompressed)
-	}
-	if opts.Now == nil {
-		opts.Now = func() time.Time { return time.Now().UTC() }
-	}
+	opts = opts.withDefaults()
 	var sum Summary
 	known, err := loadKnownFiles(ctx, st)
 	if err != nil {
@@ -240,56 +227,15 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	// work stops the lister and the decoders early when the writer fails.
 	work, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	objects := make(chan Object, 64)
-	// Decoded objects wait for the writer in a queue bounded by bytes, not by count, so
-	// decoding runs ahead while the writer commits, and memory stays bounded. Everything
-	// a worker holds, from the fetch to the writer, is within the memory budget.
-	items := make(chan *item, 4096)
-	queue := semaphore.NewWeighted(queueBytes)
-	mem := newMemBudget(opts.MemoryBudget)
-	var listErr error
-	listed := make(chan struct{})
-	go func() {
-		defer close(listed)
-		defer close(objects)
-		listErr = src.List(work, objects)
-		prog.listDone.Store(true)
-	}()
-	var wg sync.WaitGroup
-	// CPU work (gunzip, decode) is bounded by the cores, whatever the fetch concurrency.
-	cpu := semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))
-	for range opts.Concurrency {
-		wg.Go(func() {
-			for o := range objects {
-				it := readObject(work, o, known, cpu, mem, opts)
-				prog.bytes.Add(max(it.p.Size, o.Size))
-				it.weight = min(int64(cap(it.p.Content))+1, queueBytes)
-				if err := queue.Acquire(work, it.weight); err != nil {
-					it.done()
-					return
-				}
-				select {
-				case items <- it:
-				case <-work.Done():
-					queue.Release(it.weight)
-					it.done()
-					return
-				}
-			}
-		})
-	}
-	go func() { wg.Wait(); close(items) }()
-
+	p := startPipeline(work, src, known, opts, prog)
 	var werr error
-	for it := range items {
+	for it := range p.items {
 		if werr != nil || ctx.Err() != nil {
-			queue.Release(it.weight)
-			it.done()
+			p.release(it)
 			continue // drain
 		}
 		werr = handle(wctx, w, it, &sum, log)
-		queue.Release(it.weight)
-		it.done()
+		p.release(it)
 		if werr != nil {
 			stopWork()
 		}
@@ -300,8 +246,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	// Workers stop early on an interrupt; the source stops too (it watches work), and
 	// its error is read only once it has.
 	stopWork()
-	<-listed
-	if werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
+	if listErr := p.wait(); werr == nil && listErr != nil && !errors.Is(listErr, context.Canceled) {
 		werr = listErr
 	}
 	if ws, ok := src.(windowedSource); ok && werr == nil && !sum.Interrupted {
@@ -310,12 +255,7 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	if err := w.finish(wctx, &sum); err != nil && werr == nil {
 		werr = err
 	}
-	for _, l := range []*[]Rejection{&sum.Rejected, &sum.BadRecords, &sum.Skipped} {
-		sort.SliceStable(*l, func(i, j int) bool {
-			a, b := (*l)[i], (*l)[j]
-			return a.URI < b.URI || a.URI == b.URI && a.Line < b.Line
-		})
-	}
+	sum.sortRejections()
 	sum.Elapsed = time.Since(start)
 	switch {
 	case werr != nil:
@@ -328,11 +268,104 @@ func Run(ctx context.Context, st *queries.Store, src Source, opts Options, log *
 	return sum, nil
 }
 
+// withDefaults fills the options left zero.
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxDecompressed <= 0 {
+		o.MaxDecompressed = DefaultMaxDecompressed
+	}
+	if o.MaxRecord <= 0 {
+		o.MaxRecord = DefaultMaxRecord
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = MemoryBudgetFor(o.MaxDecompressed)
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().UTC() }
+	}
+	return o
+}
+
+// sortRejections puts the rejected objects, bad records and skipped inputs in URI and
+// line order (workers finish in any order).
+func (s *Summary) sortRejections() {
+	for _, l := range []*[]Rejection{&s.Rejected, &s.BadRecords, &s.Skipped} {
+		sort.SliceStable(*l, func(i, j int) bool {
+			a, b := (*l)[i], (*l)[j]
+			return a.URI < b.URI || a.URI == b.URI && a.Line < b.Line
+		})
+	}
+}
+
+// pipeline is the reading side of a run: the source's lister and the workers that fetch,
+// gunzip and decode its objects, handing them to the writer (Run's loop) through items.
+type pipeline struct {
+	items   chan *item
+	queue   *semaphore.Weighted // the bytes of the decoded objects waiting for the writer
+	listed  chan struct{}       // closed when the lister has returned
+	listErr error
+}
+
+// startPipeline lists src and reads its objects on opts.Concurrency workers until work
+// is done. Decoded objects wait for the writer in a queue bounded by bytes, not by count,
+// so decoding runs ahead while the writer commits, and memory stays bounded: everything a
+// worker holds, from the fetch to the writer, is within the memory budget.
+func startPipeline(work context.Context, src Source, known map[string]knownFile, opts Options, prog *progress) *pipeline {
+	p := &pipeline{items: make(chan *item, 4096), queue: semaphore.NewWeighted(queueBytes), listed: make(chan struct{})}
+	objects := make(chan Object, 64)
+	mem := newMemBudget(opts.MemoryBudget)
+	go func() {
+		defer close(p.listed)
+		defer close(objects)
+		p.listErr = src.List(work, objects)
+		prog.listDone.Store(true)
+	}()
+	var wg sync.WaitGroup
+	// CPU work (gunzip, decode) is bounded by the cores, whatever the fetch concurrency.
+	cpu := semaphore.NewWeighted(int64(runtime.GOMAXPROCS(0)))
+	for range opts.Concurrency {
+		wg.Go(func() {
+			for o := range objects {
+				it := readObject(work, o, known, cpu, mem, opts)
+				prog.bytes.Add(max(it.p.Size, o.Size))
+				it.weight = min(int64(cap(it.p.Content))+1, queueBytes)
+				if err := p.queue.Acquire(work, it.weight); err != nil {
+					it.done()
+					return
+				}
+				select {
+				case p.items <- it:
+				case <-work.Done():
+					p.queue.Release(it.weight)
+					it.done()
+					return
+				}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(p.items) }()
+	return p
+}
+
+// release hands an item's queue bytes and memory back once the writer is done with it.
+func (p *pipeline) release(it *item) {
+	p.queue.Release(it.weight)
+	it.done()
+}
+
+// wait waits for the lister to return and gives its error.
+func (p *pipeline) wait() error {
+	<-p.listed
+	return p.listErr
+}
+
 func handle(ctx context.Context, w *writer, it *item, sum *Summary, log *slog.Logger) error {
-	// An event-history page's cursor is saved with (or after) its events: staged after
+	// A source's checkpoint is saved with (or after) the object's events: staged after
 	// them, since storing them may commit.
-	if it.obj.Cursor != nil {
-		defer w.stageCursor(*it.obj.Cursor)
+	if it.obj.Checkpoint != nil {
+		defer w.stageCheckpoint(it.obj.Checkpoint)
 	}
 	switch {
 	case it.obj.Skipped != "":

@@ -35,7 +35,7 @@ type writer struct {
 	sources *duckdb.Appender // → staged_sources (events already stored or seen)
 	files   *duckdb.Appender // → staged_files
 	digests *duckdb.Appender // → staged_digests
-	cursors cursorBook       // event-history cursors, written with the batch
+	ledgers ledgers          // the resumable sources' checkpoints, written with the batch
 	windows []ScanWindow     // S3 windows read whole, recorded when the run finishes
 
 	runID          int64
@@ -262,7 +262,7 @@ func (w *writer) commit(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.cursors.committed()
+	w.ledgers.committed()
 	if err := w.resetStaging(ctx); err != nil {
 		return err
 	}
@@ -282,7 +282,7 @@ type fileRange struct {
 }
 
 // commitStaged runs the commit's transaction for the objects of r (nil: all, with the
-// cursors); the staging tables are left as they are.
+// checkpoints); the staging tables are left as they are.
 func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) (err error) {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -298,7 +298,7 @@ func (w *writer) commitStaged(ctx context.Context, parallel bool, r *fileRange) 
 				return fmt.Errorf("write %s: %w", c.table, err)
 			}
 		}
-		if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+		if err := w.ledgers.save(ctx, w.conn, w.now()); err != nil {
 			return err
 		}
 	} else if err := w.commitRange(ctx, *r); err != nil {
@@ -360,7 +360,7 @@ func outOfMemory(err error) bool {
 // object stores it (the writer kept only the event's first delivery; by eventID they are
 // the same event). Should that make the object fail alone, it is stored without that
 // event, which it then reports as a record not stored (and the next ingest reads the
-// object again). The cursors are saved last.
+// object again). The checkpoints are saved last.
 func (w *writer) isolate(ctx context.Context, failed error) error {
 	w.isolated = true
 	byID := map[int64]int{}
@@ -419,7 +419,7 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := w.cursors.save(ctx, w.conn, w.now()); err != nil {
+	if err := w.ledgers.save(ctx, w.conn, w.now()); err != nil {
 		w.conn.ExecContext(ctx, "ROLLBACK")
 		return err
 	}
@@ -429,68 +429,29 @@ func (w *writer) isolate(ctx context.Context, failed error) error {
 	return nil
 }
 
-// commitRange writes one part of a batch (inside commitStaged's transaction): its source
-// files, event sources, digests, and (through a view of that part) its events.
-func (w *writer) commitRange(ctx context.Context, r fileRange) error {
-	// Events a rejected object staged first, delivered again in this part: with r.keep,
-	// stored from the first object of the part that delivered them (kept_events); else
-	// left out and reported. An event is one variant of an eventID: (event_id, variant).
-	lost := func(s string) string {
-		return `EXISTS (SELECT 1 FROM staged_events_all a WHERE a.event_id = ` + s + `.event_id AND a.variant = ` + s + `.variant
+// lostEvent is the condition that the event (event_id, variant) of the staged row aliased
+// s was staged first by an object that could not be stored, and is not kept yet.
+func lostEvent(s string) string {
+	return `EXISTS (SELECT 1 FROM staged_events_all a WHERE a.event_id = ` + s + `.event_id AND a.variant = ` + s + `.variant
 			AND a.file_id IN (SELECT file_id FROM lost_files)
 			AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = a.event_id AND k.variant = a.variant))`
-	}
+}
+
+// commitRange writes one part of a batch (inside commitStaged's transaction): its source
+// files, event sources, digests, and (through a view of that part) its events.
+//
+// Events a rejected object staged first, delivered again in this part: with r.keep,
+// stored from the first object of the part that delivered them (kept_events); else left
+// out and reported. An event is one variant of an eventID: (event_id, variant).
+func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 	if r.keep {
-		if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, variant, min(file_id) FROM staged_sources s
-			WHERE file_id BETWEEN ? AND ? AND `+lost("s")+` GROUP BY event_id, variant`, r.lo, r.hi); err != nil {
-			return fmt.Errorf("write event_rows: %w", err)
-		}
-		if _, err := w.conn.ExecContext(ctx, `UPDATE staged_files f SET events_new = events_new + k.n
-			FROM (SELECT file_id, count(*) AS n FROM kept_events WHERE file_id BETWEEN ? AND ? GROUP BY file_id) k
-			WHERE f.file_id = k.file_id`, r.lo, r.hi); err != nil {
-			return fmt.Errorf("write source_files: %w", err)
-		}
-		kept, err := w.conn.QueryContext(ctx, `SELECT k.event_id, k.variant, e.record_hash FROM kept_events k
-			JOIN staged_events_all e USING (event_id, variant) WHERE k.file_id BETWEEN ? AND ?`, r.lo, r.hi)
-		if err != nil {
-			return fmt.Errorf("write event_rows: %w", err)
-		}
-		for kept.Next() {
-			var k keptVariant
-			var h string
-			if err := kept.Scan(&k.id, &k.v, &h); err != nil {
-				kept.Close()
-				return fmt.Errorf("write event_rows: %w", err)
-			}
-			k.h, _ = hashKeyHex(h)
-			w.pendingKept = append(w.pendingKept, k)
-		}
-		kept.Close()
-		if err := kept.Err(); err != nil {
-			return fmt.Errorf("write event_rows: %w", err)
+		if err := w.keepLost(ctx, r); err != nil {
+			return err
 		}
 	}
-	rows, err := w.conn.QueryContext(ctx, `SELECT s.file_id, s.event_id FROM staged_sources s
-		WHERE s.file_id BETWEEN ? AND ? AND `+lost("s")+` ORDER BY s.file_id, s.event_id, s.variant`, r.lo, r.hi)
+	orphans, err := w.orphansOf(ctx, r)
 	if err != nil {
-		return fmt.Errorf("write event_sources: %w", err)
-	}
-	type orphan struct {
-		file int64
-		id   string
-	}
-	var orphans []orphan
-	for rows.Next() {
-		var o orphan
-		if err := rows.Scan(&o.file, &o.id); err != nil {
-			rows.Close()
-			return fmt.Errorf("write event_sources: %w", err)
-		}
-		orphans = append(orphans, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("write event_sources: %w", err)
+		return err
 	}
 	for _, o := range orphans {
 		if _, err := w.conn.ExecContext(ctx, "UPDATE staged_files SET records_rejected = records_rejected + 1 WHERE file_id = ?", o.file); err != nil {
@@ -518,7 +479,7 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 		{"event_sources", `INSERT INTO event_sources (event_id, variant, file_id)
 			SELECT event_id, variant, file_id FROM staged_events
 			UNION ALL SELECT event_id, variant, file_id FROM staged_sources s WHERE file_id BETWEEN ? AND ?
-				AND NOT ` + lost("s") + `
+				AND NOT ` + lostEvent("s") + `
 				AND NOT EXISTS (SELECT 1 FROM kept_events k WHERE k.event_id = s.event_id AND k.variant = s.variant AND k.file_id = s.file_id)`,
 			[]any{r.lo, r.hi}},
 		{"digests", "INSERT INTO digests SELECT * FROM staged_digests WHERE file_id BETWEEN ? AND ?", []any{r.lo, r.hi}},
@@ -534,6 +495,69 @@ func (w *writer) commitRange(ctx context.Context, r fileRange) error {
 			return err
 		}
 		w.pendingOrphans = append(w.pendingOrphans, Rejection{URI: f.uri, Reason: reason})
+	}
+	return nil
+}
+
+// rangeOrphan is an event of a part of a batch that was lost with a rejected object.
+type rangeOrphan struct {
+	file int64
+	id   string
+}
+
+// orphansOf lists the part's events lost with a rejected object, by file and eventID.
+func (w *writer) orphansOf(ctx context.Context, r fileRange) ([]rangeOrphan, error) {
+	rows, err := w.conn.QueryContext(ctx, `SELECT s.file_id, s.event_id FROM staged_sources s
+		WHERE s.file_id BETWEEN ? AND ? AND `+lostEvent("s")+` ORDER BY s.file_id, s.event_id, s.variant`, r.lo, r.hi)
+	if err != nil {
+		return nil, fmt.Errorf("write event_sources: %w", err)
+	}
+	var orphans []rangeOrphan
+	for rows.Next() {
+		var o rangeOrphan
+		if err := rows.Scan(&o.file, &o.id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("write event_sources: %w", err)
+		}
+		orphans = append(orphans, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("write event_sources: %w", err)
+	}
+	return orphans, nil
+}
+
+// keepLost stores, from the part r, the events a rejected object staged first (see
+// commitRange): kept_events, and each keeping file's count of new events.
+func (w *writer) keepLost(ctx context.Context, r fileRange) error {
+	if _, err := w.conn.ExecContext(ctx, `INSERT INTO kept_events SELECT event_id, variant, min(file_id) FROM staged_sources s
+		WHERE file_id BETWEEN ? AND ? AND `+lostEvent("s")+` GROUP BY event_id, variant`, r.lo, r.hi); err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
+	}
+	if _, err := w.conn.ExecContext(ctx, `UPDATE staged_files f SET events_new = events_new + k.n
+		FROM (SELECT file_id, count(*) AS n FROM kept_events WHERE file_id BETWEEN ? AND ? GROUP BY file_id) k
+		WHERE f.file_id = k.file_id`, r.lo, r.hi); err != nil {
+		return fmt.Errorf("write source_files: %w", err)
+	}
+	kept, err := w.conn.QueryContext(ctx, `SELECT k.event_id, k.variant, e.record_hash FROM kept_events k
+		JOIN staged_events_all e USING (event_id, variant) WHERE k.file_id BETWEEN ? AND ?`, r.lo, r.hi)
+	if err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
+	}
+	for kept.Next() {
+		var k keptVariant
+		var h string
+		if err := kept.Scan(&k.id, &k.v, &h); err != nil {
+			kept.Close()
+			return fmt.Errorf("write event_rows: %w", err)
+		}
+		k.h, _ = hashKeyHex(h)
+		w.pendingKept = append(w.pendingKept, k)
+	}
+	kept.Close()
+	if err := kept.Err(); err != nil {
+		return fmt.Errorf("write event_rows: %w", err)
 	}
 	return nil
 }
@@ -765,9 +789,9 @@ func (w *writer) store(ctx context.Context, it *item) (objectResult, error) {
 // for DuckDB's memory would make every part fail, so it must be alone.
 const soloRecord = 1 << 20
 
-// stageCursor records an event-history cursor, to be saved with the next commit.
-func (w *writer) stageCursor(c HistoryCursor) {
-	w.cursors.stage(c)
+// stageCheckpoint records a source's checkpoint, to be saved with the next commit.
+func (w *writer) stageCheckpoint(c Checkpoint) {
+	w.ledgers.stage(c)
 	w.staged = true
 }
 

@@ -7,19 +7,22 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trailhound/trailhound/queries/prices"
 )
 
-// files holds the canned queries: one .sql file each, with a comment header.
+// files holds the canned queries: one .sql file each in queries/canned/, with a comment
+// header, apart from the store's own SQL (schema, macros, upgrades).
 //
-//go:embed *.sql
+//go:embed canned/*.sql
 var files embed.FS
 
 // trinoFiles hold the canned queries' Trino texts, queries/trino/NAME.sql: the same query
@@ -42,6 +45,59 @@ type Query struct {
 	// Optional lists columns shown only when a parameter is given ("-- optional-columns:
 	// currency = currency, local" in the header): without it, Run leaves them out.
 	Optional map[string][]string
+	// Title is what the evidence pack calls the query ("-- title:"), in words a victim
+	// reads; ChartTitle titles its chart where that differs ("-- chart-title:").
+	Title, ChartTitle string
+	// Pack is whether and where the evidence pack shows the query ("-- pack:").
+	Pack Pack
+	// Empty is what the pack's page says when the query answers no rows ("-- empty:").
+	Empty string
+}
+
+// Pack is a canned query's place in the evidence pack, from its header:
+//
+//	-- pack: chart 3                   a chart on the page (charts in this order)
+//	-- pack: table 5                   a table on the page (tables in this order)
+//	-- pack: file 20                   its CSV and JSONL in the pack, not on the page
+//	-- pack: table 14, omitted when empty
+//
+// Every query in the pack is written whole as data/NAME.csv and data/NAME.jsonl.
+type Pack struct {
+	Kind      string // "" (not in the pack), "chart", "table" or "file"
+	Order     int
+	OmitEmpty bool // a table left off the page when it has no rows
+}
+
+// InPack lists the canned queries the evidence pack shows as kind (chart, table, or file;
+// "tables" lists tables and files together), in the headers' order.
+func InPack(kinds ...string) ([]Query, error) {
+	qs, err := canned()
+	if err != nil {
+		return nil, err
+	}
+	var out []Query
+	for _, q := range qs {
+		if slices.Contains(kinds, q.Pack.Kind) {
+			out = append(out, q)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Pack.Order < out[j].Pack.Order })
+	return out, nil
+}
+
+var packRE = regexp.MustCompile(`^(chart|table|file) ([0-9]{1,4})(, omitted when empty)?$`)
+
+// parsePack reads a "-- pack:" value.
+func parsePack(val string) (Pack, error) {
+	m := packRE.FindStringSubmatch(val)
+	if m == nil {
+		return Pack{}, fmt.Errorf("pack %q: want chart N, table N or file N (then, for a table, \", omitted when empty\")", val)
+	}
+	n, _ := strconv.Atoi(m[2])
+	if m[3] != "" && m[1] != "table" {
+		return Pack{}, fmt.Errorf("pack %q: only a table is omitted when empty", val)
+	}
+	return Pack{Kind: m[1], Order: n, OmitEmpty: m[3] != ""}, nil
 }
 
 // Params lists the parameters the query's header declares (keys, from, to), in order.
@@ -83,37 +139,39 @@ func stripComments(sql string) string {
 	return b.String()
 }
 
-// storeSQL names the embedded .sql files that belong to the store, not canned queries.
-var storeSQL = map[string]bool{"schema.sql": true, "insert_events.sql": true, "macros.sql": true,
-	"upgrade_2.sql": true, "upgrade_4.sql": true}
-
-// Canned lists the canned queries, sorted by name (the store's own SQL files are not ones).
+// Canned lists the canned queries, sorted by name. The files are parsed once.
 func Canned() ([]Query, error) {
-	entries, err := fs.Glob(files, "*.sql")
+	qs, err := canned()
+	return slices.Clone(qs), err
+}
+
+var canned = sync.OnceValues(func() ([]Query, error) {
+	entries, err := fs.Glob(files, "canned/*.sql")
 	if err != nil {
 		return nil, err
 	}
 	var qs []Query
 	for _, e := range entries {
-		if storeSQL[e] {
-			continue
-		}
 		b, err := files.ReadFile(e)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", e, err)
+			return nil, fmt.Errorf("read queries/%s: %w", e, err)
 		}
-		q := parseHeader(string(b))
-		if q.Name != strings.TrimSuffix(e, ".sql") {
-			return nil, fmt.Errorf("%s: header names it %q", e, q.Name)
+		base := path.Base(e)
+		q, err := parseHeader(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("queries/%s: %w", e, err)
 		}
-		if t, err := trinoFiles.ReadFile("trino/" + e); err == nil {
+		if q.Name != strings.TrimSuffix(base, ".sql") {
+			return nil, fmt.Errorf("queries/%s: header names it %q", e, q.Name)
+		}
+		if t, err := trinoFiles.ReadFile("trino/" + base); err == nil {
 			q.Trino = string(t)
 		}
 		qs = append(qs, q)
 	}
 	sort.Slice(qs, func(i, j int) bool { return qs[i].Name < qs[j].Name })
 	return qs, nil
-}
+})
 
 // Lookup returns the canned query called name.
 func Lookup(name string) (Query, error) {
@@ -240,7 +298,7 @@ func (q Query) Run(ctx context.Context, db *sql.DB, p Params) (*sql.Rows, error)
 }
 
 // parseHeader reads the "-- key: value" lines at the top of a query file.
-func parseHeader(text string) Query {
+func parseHeader(text string) (Query, error) {
 	q := Query{SQL: text}
 	for _, line := range strings.Split(text, "\n") {
 		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "--")
@@ -261,6 +319,18 @@ func parseHeader(text string) Query {
 			q.Parameters = val
 		case "chart":
 			q.Chart = val
+		case "title":
+			q.Title = val
+		case "chart-title":
+			q.ChartTitle = val
+		case "empty":
+			q.Empty = val
+		case "pack":
+			p, err := parsePack(val)
+			if err != nil {
+				return q, err
+			}
+			q.Pack = p
 		case "optional-columns":
 			param, cols, ok := strings.Cut(val, "=")
 			if !ok {
@@ -276,7 +346,7 @@ func parseHeader(text string) Query {
 			}
 		}
 	}
-	return q
+	return q, nil
 }
 
 // ParseTime reads a time as every --from and --to flag takes it (ingest windows and query

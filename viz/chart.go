@@ -90,15 +90,16 @@ type Chart struct {
 	Files       []string // the chart's data as files of the pack (relative links)
 }
 
-// chartTitles are the titles of the charts trailhound knows; other charts are titled by name.
-var chartTitles = map[string]string{
-	"tasks-per-hour":     "Containers started per hour, by region (ECS/Fargate tasks)",
-	"instances-per-hour": "Virtual machines started per hour, by region (EC2 instances)",
-	"calls-per-hour":     "Calls to AWS per hour, succeeded and failed (API calls)",
-	"region-heatmap":     "Calls to AWS per region and hour (API calls)",
-	"key-timeline":       "Each key from its first to its last use (key timeline)",
-	"cost-per-hour":      "What it cost per hour, by region (USD at public list prices: the shape of the bill)",
-	"lineage":            "Credentials made from the leaked key, as a tree (its lineage)",
+// chartTitle is the title of q's chart: its header's chart-title, else, for a chart of
+// the pack ("-- pack: chart N"), its title, else its name.
+func chartTitle(q queries.Query) string {
+	switch {
+	case q.ChartTitle != "":
+		return q.ChartTitle
+	case q.Pack.Kind == "chart" && q.Title != "":
+		return q.Title
+	}
+	return q.Name
 }
 
 // maxHours caps how many hours an hourly axis is filled out to (about 400 days); a longer span is
@@ -114,10 +115,7 @@ func BuildChart(q queries.Query, res *queries.Collected) (Chart, error) {
 	if err != nil {
 		return Chart{}, fmt.Errorf("chart %s: %w", q.Name, err)
 	}
-	title := chartTitles[q.Name]
-	if title == "" {
-		title = q.Name
-	}
+	title := chartTitle(q)
 	c := Chart{ID: "chart-" + q.Name, Name: q.Name, Title: title, Description: q.Description,
 		Height: 440, Rows: res.Total}
 	if res.Limit > 0 && res.Total > len(res.Values) {

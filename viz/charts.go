@@ -28,10 +28,7 @@ func ListCharts() ([]ChartInfo, error) {
 		if err != nil {
 			continue // no chart, or a hint this build cannot draw
 		}
-		title := chartTitles[q.Name]
-		if title == "" {
-			title = q.Name
-		}
+		title := chartTitle(q)
 		out = append(out, ChartInfo{Name: q.Name, Kind: h.Kind, Title: title, Description: q.Description,
 			Parameters: q.Parameters})
 	}

@@ -24,49 +24,45 @@ import (
 	"github.com/trailhound/trailhound/queries/sigma"
 )
 
-// PackCharts are the charts of an evidence pack, in page order.
-var PackCharts = []string{"tasks-per-hour", "instances-per-hour", "cost-per-hour", "calls-per-hour", "region-heatmap", "key-timeline"}
+// PackCharts are the charts of an evidence pack, in page order: the canned queries whose
+// header says "-- pack: chart N".
+func PackCharts() ([]string, error) {
+	qs, err := queries.InPack("chart")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(qs))
+	for i, q := range qs {
+		names[i] = q.Name
+	}
+	return names, nil
+}
 
-// packTable is a canned query whose result goes into the pack.
+// packTable is a canned query whose result goes into the pack: its header's title, whether
+// the page shows it ("-- pack: table N"; a "file" is only written as CSV and JSONL), what no
+// rows means, and whether the page then leaves it off (what it would say, such as "no two
+// records share an eventID", is no news to a victim; its files are in the pack all the same).
 type packTable struct {
 	name  string
 	title string
-	page  bool   // shown on index.html (all are written as CSV and JSONL)
-	empty string // what no rows means, for the page
+	page  bool
+	empty string
+	omit  bool
 }
 
-// packTables are the tables of an evidence pack, in page order. A query that this build of
-// trailhound does not have is listed on the page as not available.
-var packTables = []packTable{
-	{"lineage", "Credentials made from the leaked key (its lineage)", true, "no credential was made from these keys in the store."},
-	{"key-status", "Can each key still be used? (key status)", true, "no key of the lineage is in the store."},
-	{"key-usage", "How each key was used (key usage)", true, "no key of the lineage was used in this window."},
-	{"credential-misuse", "Stolen temporary keys: session keys used from more than one place", true, "no session key of these credentials was used from more than one origin."},
-	{"iam-changes", "Users, keys, passwords and permissions made or changed (IAM changes)", true, "no IAM change was made with these credentials."},
-	{"exposure", "Made public or shared with another account", true, "nothing was made public or shared with another account with these credentials."},
-	{"data-access", "Data read or changed (S3 objects)", true, "no S3 object was read, written or deleted with these credentials in the logs (a trail records object reads and writes only with S3 data events turned on)."},
-	{"brute-force", "Trying what the key may do: bursts of refused calls (permission brute-forcing)", true, "no burst of denied calls over many services."},
-	{"compute-launches", "Machines and containers started, per hour and region (compute launched)", true, "nothing was launched with these credentials."},
-	{"left-running", "Still there, one by one: made and never stopped or deleted in the logs (left running)", true, "everything these credentials created was later stopped or deleted (as far as the logs show)."},
-	{"cost", "What it cost: resource-hours and an estimate at public list prices, per region and service (cost)", true, "nothing the lineage launched ran, as far as the logs show: no compute cost."},
-	{"aws-markers", "What AWS itself did (its quarantine policy on the key's user, support)", true, "the logs show no action by AWS on these credentials."},
-	{"coverage", "Where the logs may have holes: events per region and hour (log coverage)", true, "no events in this window."},
-	{"conflicts", "Records that share an eventID with different content (each kept as its own event)", true, "no two records in the store share an eventID with different content."},
-	{"evidence-files", "Can the logs be trusted? The CloudTrail files behind these tables, checked against CloudTrail's signed digests (integrity)", true, "no event of the lineage is in the store, so no file is behind these tables."},
-	{"cost-total", "What it cost in all", false, ""},
-	{"integrity", "Findings of the last trailhound verify", false, ""},
-	{"tampered-events", "Events of the lineage from files that did not verify", false, ""},
-	{"regions", "Activity per region", false, ""},
-	{"timeline", "Every event of the lineage", false, ""},
-	{"recon", "Reconnaissance", false, ""},
-	{"defense-evasion", "Defense evasion", false, ""},
-	{"errors", "What failed", false, ""},
+// packTables are the tables of an evidence pack, in page order, from the canned queries'
+// headers.
+func packTables() ([]packTable, error) {
+	qs, err := queries.InPack("table", "file")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]packTable, len(qs))
+	for i, q := range qs {
+		out[i] = packTable{name: q.Name, title: q.Title, page: q.Pack.Kind == "table", empty: q.Empty, omit: q.Pack.OmitEmpty}
+	}
+	return out, nil
 }
-
-// omitWhenEmpty are the page's tables left off the page when they have no rows: what they
-// would say ("no two records share an eventID") is no news to a victim. Their CSV and JSONL
-// files are in the pack all the same.
-var omitWhenEmpty = map[string]bool{"conflicts": true}
 
 // pageRows is how many rows of a table the page shows; the CSV and JSONL files have them all.
 const pageRows = 300
@@ -434,15 +430,21 @@ func (p *packer) write() error {
 	}
 	p.log.Debug("evidence pack: cost spans computed", "took", time.Since(start).Round(time.Millisecond))
 	var chartList []Chart
-	for _, name := range PackCharts {
+	charts, err := PackCharts()
+	if err != nil {
+		return err
+	}
+	tableList, err := packTables()
+	if err != nil {
+		return err
+	}
+	for _, name := range charts {
 		q, res, ok, err := p.runTable(name, 0)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			chartList = append(chartList, Chart{ID: "chart-" + name, Name: name, Title: chartTitles[name],
-				Empty: true, Note: "this build of trailhound has no query " + name + "."})
-			continue
+			return fmt.Errorf("evidence pack: chart %s: no such query", name) // the list is the queries'
 		}
 		c, err := BuildChart(q, res)
 		if err != nil {
@@ -462,7 +464,7 @@ func (p *packer) write() error {
 	var lineageChart *Chart
 	var timelineQ queries.Query
 	var timelineOK bool
-	for _, t := range packTables {
+	for _, t := range tableList {
 		keep := 1
 		if t.page {
 			keep = pageRows
@@ -503,7 +505,7 @@ func (p *packer) write() error {
 		if t.name == "left-running" && !p.createdAnything() {
 			t.empty = nothingCreated + "."
 		}
-		if omitWhenEmpty[t.name] && ok && res.Total == 0 {
+		if t.omit && ok && res.Total == 0 {
 			continue // its data files say so; the page stays short
 		}
 		tables = append(tables, pageTable(t, q, res, ok))

@@ -142,7 +142,7 @@ func TestPackGolden(t *testing.T) {
 	tmp := []byte(fixtureTmp)
 	checkGolden(t, "index.html", bytes.ReplaceAll(withoutLibrary(t, readFile(t, filepath.Join(dir, "index.html"))), tmp, []byte("$TMP")))
 	checkGolden(t, "answers.md", bytes.ReplaceAll(readFile(t, filepath.Join(dir, "answers.md")), tmp, []byte("$TMP")))
-	for _, name := range append([]string{"summary"}, PackCharts...) {
+	for _, name := range append([]string{"summary"}, packCharts(t)...) {
 		checkGolden(t, name+".csv", readFile(t, filepath.Join(dir, "data", name+".csv")))
 	}
 }

@@ -1,4 +1,4 @@
--- calls-per-hour on Trino over the lake (queries/calls-per-hour.sql has the header and the meaning).
+-- calls-per-hour on Trino over the lake (queries/canned/calls-per-hour.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT date_trunc('hour', event_time) AS hour,
     CASE WHEN error_code IS NULL THEN 'succeeded' ELSE 'failed' END AS outcome,

@@ -1,4 +1,4 @@
--- errors on Trino over the lake (queries/errors.sql has the header and the meaning).
+-- errors on Trino over the lake (queries/canned/errors.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT error_code, event_source, event_name, access_key_id,
     count(*) AS calls,

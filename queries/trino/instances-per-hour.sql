@@ -1,4 +1,4 @@
--- instances-per-hour on Trino over the lake (queries/instances-per-hour.sql has the header and the meaning).
+-- instances-per-hour on Trino over the lake (queries/canned/instances-per-hour.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT hour, region, instances
 FROM (

@@ -1,4 +1,4 @@
--- key-timeline on Trino over the lake (queries/key-timeline.sql has the header and the meaning).
+-- key-timeline on Trino over the lake (queries/canned/key-timeline.sql has the header and the meaning).
 -- The keys are those of $lineage (the lineage's keys that signed an event are all in it), so
 -- that lineage_of is planned once.
 WITH {{lineage_of}},

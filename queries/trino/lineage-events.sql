@@ -1,4 +1,4 @@
--- lineage-events on Trino over the lake (queries/lineage-events.sql has the header and the meaning):
+-- lineage-events on Trino over the lake (queries/canned/lineage-events.sql has the header and the meaning):
 -- the record as the lake keeps it, whole.
 WITH {{lineage_events}}
 SELECT event_time, event_id, record

@@ -1,4 +1,4 @@
--- lineage on Trino over the lake (queries/lineage.sql has the header and the meaning).
+-- lineage on Trino over the lake (queries/canned/lineage.sql has the header and the meaning).
 WITH {{lineage_of}}
 SELECT access_key_id, parent_access_key_id, via, created_at, principal, note
 FROM lineage_of

@@ -1,4 +1,4 @@
--- overview on Trino over the lake (queries/overview.sql has the header and the meaning).
+-- overview on Trino over the lake (queries/canned/overview.sql has the header and the meaning).
 SELECT
     aws_region,
     count(*)                                         AS events,

@@ -1,4 +1,4 @@
--- region-heatmap on Trino over the lake (queries/region-heatmap.sql has the header and the meaning).
+-- region-heatmap on Trino over the lake (queries/canned/region-heatmap.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT date_trunc('hour', event_time) AS hour,
     coalesce(aws_region, '(none)') AS region,

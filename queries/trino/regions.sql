@@ -1,4 +1,4 @@
--- regions on Trino over the lake (queries/regions.sql has the header and the meaning).
+-- regions on Trino over the lake (queries/canned/regions.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT aws_region AS region,
     count(*) AS events,

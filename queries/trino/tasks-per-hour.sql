@@ -1,4 +1,4 @@
--- tasks-per-hour on Trino over the lake (queries/tasks-per-hour.sql has the header and the meaning).
+-- tasks-per-hour on Trino over the lake (queries/canned/tasks-per-hour.sql has the header and the meaning).
 WITH {{lineage_events}}
 SELECT hour, region, tasks
 FROM (
