@@ -1,4 +1,4 @@
--- aws-markers on Trino over the lake (queries/aws-markers.sql has the header and the meaning).
+-- aws-markers on Trino over the lake (queries/canned/aws-markers.sql has the header and the meaning).
 WITH {{aws_quarantine}}
 WITH th_t AS (SELECT from_iso8601_timestamp($from) AS t_from, from_iso8601_timestamp($to) AS t_to)
 SELECT event_time, event_name, marker, target

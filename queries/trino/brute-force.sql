@@ -1,4 +1,4 @@
--- brute-force on Trino over the lake (queries/brute-force.sql has the header and the meaning).
+-- brute-force on Trino over the lake (queries/canned/brute-force.sql has the header and the meaning).
 -- (calls is read twice, by the bursts and by what each burst allowed: Trino plans a CTE at
 -- each reference, so the calls in a burst are joined once, not counted by two subqueries.)
 WITH {{lineage_events}},

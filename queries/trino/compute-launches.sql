@@ -1,4 +1,4 @@
--- compute-launches on Trino over the lake (queries/compute-launches.sql has the header and the meaning).
+-- compute-launches on Trino over the lake (queries/canned/compute-launches.sql has the header and the meaning).
 WITH {{utc_hour}},
 FUNCTION json_len(j json) RETURNS bigint    -- DuckDB's json_array_length: 0 for what is not an array, NULL for no value
 RETURN CASE WHEN j IS NULL THEN NULL ELSE coalesce(json_array_length(j), 0) END,

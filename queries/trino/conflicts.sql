@@ -1,4 +1,4 @@
--- conflicts on Trino over the lake (queries/conflicts.sql has the header and the meaning).
+-- conflicts on Trino over the lake (queries/canned/conflicts.sql has the header and the meaning).
 -- An eventID is listed whole when any of its variants is in [from, to) (a window over the
 -- eventID: event_conflicts is planned once).
 WITH {{event_conflicts}},

@@ -1,4 +1,4 @@
--- cost-per-hour on Trino over the lake (queries/cost-per-hour.sql has the header and the meaning).
+-- cost-per-hour on Trino over the lake (queries/canned/cost-per-hour.sql has the header and the meaning).
 WITH {{is_compute_launch}}, {{json_list}}, {{ecs_vcpu}}, {{ecs_gb}}, {{plain_number}}, {{epoch_us}},
 FUNCTION hours_between(a bigint, b bigint) RETURNS array(bigint)   -- DuckDB's range(a, b), a < b (sequence stops at 10000 entries)
 RETURN flatten(transform(sequence(0, (b - 1 - a) / 10000), k -> sequence(a + k * 10000, least(a + k * 10000 + 9999, b - 1))))

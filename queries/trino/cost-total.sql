@@ -1,4 +1,4 @@
--- cost-total on Trino over the lake (queries/cost-total.sql has the header and the meaning).
+-- cost-total on Trino over the lake (queries/canned/cost-total.sql has the header and the meaning).
 WITH {{is_compute_launch}}, {{json_list}}, {{ecs_vcpu}}, {{ecs_gb}}, {{plain_number}}, {{epoch_us}},
 FUNCTION iso_z(t timestamp(6) with time zone) RETURNS varchar   -- strftime(t, '%Y-%m-%dT%H:%M:%SZ')
 RETURN format_datetime(t, 'yyyy-MM-dd''T''HH:mm:ss''Z''')

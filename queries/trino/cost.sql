@@ -1,4 +1,4 @@
--- cost on Trino over the lake (queries/cost.sql has the header and the meaning).
+-- cost on Trino over the lake (queries/canned/cost.sql has the header and the meaning).
 WITH {{is_compute_launch}}, {{json_list}}, {{ecs_vcpu}}, {{ecs_gb}}, {{plain_number}}, {{epoch_us}}
 WITH {{lineage_events}},
 cost_launches AS (

@@ -1,4 +1,4 @@
--- coverage on Trino over the lake (queries/coverage.sql has the header and the meaning).
+-- coverage on Trino over the lake (queries/canned/coverage.sql has the header and the meaning).
 -- Hours are whole numbers since 1970: th_us is DuckDB's epoch_us (microseconds; to_unixtime
 -- is exact to the microsecond for these times), divided as DuckDB's // divides.
 WITH

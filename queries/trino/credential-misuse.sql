@@ -1,4 +1,4 @@
--- credential-misuse on Trino over the lake (queries/credential-misuse.sql has the header and the
+-- credential-misuse on Trino over the lake (queries/canned/credential-misuse.sql has the header and the
 -- meaning). Trino plans a CTE again at each reference, and DuckDB's references origins six
 -- times: here origins is read once, and what DuckDB joins back to it per session (own, held,
 -- and the origin `l` where a person's key belongs) are window functions over the session's

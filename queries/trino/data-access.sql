@@ -1,4 +1,4 @@
--- data-access on Trino over the lake (queries/data-access.sql has the header and the meaning).
+-- data-access on Trino over the lake (queries/canned/data-access.sql has the header and the meaning).
 -- by_workload: DuckDB's (arn, source_ip) IN (the workload's pairs) compares the pairs with
 -- NULL equal to NULL, as a window's partition does; the scope is read once.
 WITH {{aws_origin}}, {{workload_agent}}, {{s3_object}}

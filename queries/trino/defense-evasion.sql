@@ -1,4 +1,4 @@
--- defense-evasion on Trino over the lake (queries/defense-evasion.sql has the header and the meaning).
+-- defense-evasion on Trino over the lake (queries/canned/defense-evasion.sql has the header and the meaning).
 WITH
 FUNCTION th_json_text(j json)   -- DuckDB's json_extract_string of a value: a scalar's text, an object's or array's JSON
     RETURNS varchar

@@ -1,4 +1,4 @@
--- evidence-files on Trino over the lake (queries/evidence-files.sql has the header and the
+-- evidence-files on Trino over the lake (queries/canned/evidence-files.sql has the header and the
 -- meaning). Each source file once across exports (the lake's views): a file is (file_id, export_id).
 WITH {{lineage_events}},
 ef_scope AS (

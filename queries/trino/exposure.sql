@@ -1,4 +1,4 @@
--- exposure on Trino over the lake (queries/exposure.sql has the header and the meaning).
+-- exposure on Trino over the lake (queries/canned/exposure.sql has the header and the meaning).
 WITH {{exposure}}
 WITH {{lineage_events}}
 SELECT event_time, access_key_id, aws_region AS region, event_source, event_name,

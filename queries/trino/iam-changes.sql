@@ -1,4 +1,4 @@
--- iam-changes on Trino over the lake (queries/iam-changes.sql has the header and the meaning).
+-- iam-changes on Trino over the lake (queries/canned/iam-changes.sql has the header and the meaning).
 WITH {{aws_quarantine}},
 FUNCTION th_json_text(j json)   -- DuckDB's json_extract_string of a value: a scalar's text, an object's or array's JSON
     RETURNS varchar

@@ -1,4 +1,4 @@
--- key-status on Trino over the lake (queries/key-status.sql has the header and the meaning).
+-- key-status on Trino over the lake (queries/canned/key-status.sql has the header and the meaning).
 -- lineage_of is planned once: its keys are aggregated into one row (an array, and a map of
 -- each key's principal for a federated user's maker) and unnested. The store's correlated
 -- subqueries are one join of each key to the IAM calls that may end it (ks_ends, matched on

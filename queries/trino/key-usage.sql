@@ -1,4 +1,4 @@
--- key-usage on Trino over the lake (queries/key-usage.sql has the header and the meaning).
+-- key-usage on Trino over the lake (queries/canned/key-usage.sql has the header and the meaning).
 -- ku_seen covers every principal of the store, not only those in scope (DuckDB's filter on the
 -- scope only saves work: every later step is per principal): so the scope is planned once.
 WITH {{aws_origin}}, {{aws_quarantine}}, {{workload_agent}}

@@ -1,4 +1,4 @@
--- left-running on Trino over the lake (queries/left-running.sql has the header and the meaning).
+-- left-running on Trino over the lake (queries/canned/left-running.sql has the header and the meaning).
 -- One scan of the lineage's events and one of the store's: each event gives an array of what it
 -- creates (or ends), unnested (each CTE is referenced once: Trino plans a CTE at every reference).
 WITH

@@ -1,4 +1,4 @@
--- recon on Trino over the lake (queries/recon.sql has the header and the meaning).
+-- recon on Trino over the lake (queries/canned/recon.sql has the header and the meaning).
 WITH {{lineage_events}},
 th_calls AS (   -- the recon calls: service and name together
     SELECT DISTINCT s || '.amazonaws.com' AS src, name

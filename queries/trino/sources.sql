@@ -1,4 +1,4 @@
--- sources on Trino over the lake (queries/sources.sql has the header and the meaning).
+-- sources on Trino over the lake (queries/canned/sources.sql has the header and the meaning).
 -- An event is (event_id, variant): counted as event_id || '/' || variant (a variant has no '/').
 WITH th_params AS (
     SELECT from_iso8601_timestamp($from) AS t_from, from_iso8601_timestamp($to) AS t_to

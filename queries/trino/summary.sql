@@ -1,4 +1,4 @@
--- summary on Trino over the lake (queries/summary.sql has the header and the meaning).
+-- summary on Trino over the lake (queries/canned/summary.sql has the header and the meaning).
 -- Trino plans a CTE again at each reference: here the scope (lineage_events), the lineage
 -- (lineage_of) and the owner's addresses are each read once, in a chain: su_owner is one row
 -- (the lineage's counts and owner_ips), joined to every event of the scope (a LEFT JOIN, so

@@ -1,4 +1,4 @@
--- tampered-events on Trino over the lake (queries/tampered-events.sql has the header and the
+-- tampered-events on Trino over the lake (queries/canned/tampered-events.sql has the header and the
 -- meaning). also_in_verified_file is a window over each event's sources (event_integrity is
 -- planned once).
 WITH {{lineage_events}}, {{event_integrity}},

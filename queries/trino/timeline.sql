@@ -1,4 +1,4 @@
--- timeline on Trino over the lake (queries/timeline.sql has the header and the meaning).
+-- timeline on Trino over the lake (queries/canned/timeline.sql has the header and the meaning).
 -- th_tl_text is DuckDB's json_extract_string of a value (a string's text, JSON null as NULL,
 -- anything else as JSON text, numbers written as DuckDB writes them: json_format does);
 -- th_tl_items(j, field) is DuckDB's json_extract_string of $.a[*].field (the field of each

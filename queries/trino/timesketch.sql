@@ -1,4 +1,4 @@
--- timesketch on Trino over the lake (queries/timesketch.sql has the header and the meaning).
+-- timesketch on Trino over the lake (queries/canned/timesketch.sql has the header and the meaning).
 -- The times come from the timestamp's text (yyyy-MM-dd HH:mm:ss.ffffff UTC): Trino's
 -- format_datetime stops at milliseconds, and to_unixtime is a double.
 WITH {{lineage_events}},
